@@ -1,0 +1,146 @@
+//! Every error leaves the API as `ErrorBody` JSON with the right status: our own
+//! ([`ApiError`]) and the framework's (unknown route, wrong method, oversized body…,
+//! rewritten by [`json_error_bodies`]).
+
+use actix_web::{
+    HttpResponse, ResponseError,
+    body::{BoxBody, MessageBody},
+    dev::ServiceResponse,
+    http::{StatusCode, header},
+    middleware::{ErrorHandlerResponse, ErrorHandlers},
+};
+use deadpool_postgres::PoolError;
+use domain::{ErrorBody, LimitError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error(transparent)]
+    InvalidLimit(#[from] LimitError),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("database unavailable: {0}")]
+    DatabaseUnavailable(String),
+    #[error("{0}")]
+    SchemaNotMigrated(String),
+    #[error("the server is shutting down")]
+    ShuttingDown,
+    #[error("internal server error")]
+    Internal,
+}
+
+impl ApiError {
+    fn code(&self) -> &'static str {
+        match self {
+            ApiError::InvalidLimit(_) => "invalid_limit",
+            ApiError::NotFound(_) => "not_found",
+            ApiError::DatabaseUnavailable(_) => "database_unavailable",
+            ApiError::SchemaNotMigrated(_) => "schema_not_migrated",
+            ApiError::ShuttingDown => "shutting_down",
+            ApiError::Internal => "internal",
+        }
+    }
+}
+
+impl ResponseError for ApiError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            ApiError::InvalidLimit(_) => StatusCode::BAD_REQUEST,
+            ApiError::NotFound(_) => StatusCode::NOT_FOUND,
+            ApiError::DatabaseUnavailable(_)
+            | ApiError::SchemaNotMigrated(_)
+            | ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse<BoxBody> {
+        HttpResponse::build(self.status_code()).json(ErrorBody::new(self.code(), self.to_string()))
+    }
+}
+
+impl From<PoolError> for ApiError {
+    fn from(e: PoolError) -> Self {
+        // Connecting failed (refused, timed out, authentication, no such database) or the
+        // pool is closed: all mean "no connection to be had right now".
+        ApiError::DatabaseUnavailable(e.to_string())
+    }
+}
+
+impl From<tokio_postgres::Error> for ApiError {
+    fn from(e: tokio_postgres::Error) -> Self {
+        match e.code() {
+            // No SQLSTATE: the connection failed or broke, the server is gone or restarting.
+            None => ApiError::DatabaseUnavailable(e.to_string()),
+            // The schema is missing: not migrated yet, also a passing condition.
+            Some(code) if *code == tokio_postgres::error::SqlState::UNDEFINED_TABLE => {
+                ApiError::SchemaNotMigrated("the schema is not migrated: run the migrator".into())
+            }
+            Some(code) if code.code().starts_with("57") || code.code().starts_with("08") => {
+                // Class 57 (operator intervention: shutdown, admin) and 08 (connection).
+                ApiError::DatabaseUnavailable(e.to_string())
+            }
+            Some(_) => {
+                tracing::error!(error = %e, "unexpected database error");
+                ApiError::Internal
+            }
+        }
+    }
+}
+
+/// Rewrites the framework's error responses (empty or plain text) into `ErrorBody` JSON,
+/// keeping their status and headers (`Allow` on a 405).
+pub fn json_error_bodies<B: MessageBody + 'static>() -> ErrorHandlers<B> {
+    ErrorHandlers::new().default_handler(|res: ServiceResponse<B>| {
+        let is_json = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+        if is_json {
+            return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
+        }
+        let status = res.status();
+        let body = ErrorBody::new(code_for(status), message_for(&res));
+        let (req, mut response) = res.into_parts();
+        let json = serde_json::to_string(&body).unwrap_or_default();
+        response.headers_mut().insert(
+            header::CONTENT_TYPE,
+            header::HeaderValue::from_static("application/json"),
+        );
+        let response = response.set_body(json).map_into_boxed_body();
+        Ok(ErrorHandlerResponse::Response(
+            ServiceResponse::new(req, response).map_into_right_body(),
+        ))
+    })
+}
+
+fn code_for(status: StatusCode) -> &'static str {
+    match status {
+        StatusCode::BAD_REQUEST => "bad_request",
+        StatusCode::NOT_FOUND => "not_found",
+        StatusCode::METHOD_NOT_ALLOWED => "method_not_allowed",
+        StatusCode::PAYLOAD_TOO_LARGE => "payload_too_large",
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "unsupported_media_type",
+        s if s.is_server_error() => "internal",
+        _ => "error",
+    }
+}
+
+fn message_for<B>(res: &ServiceResponse<B>) -> String {
+    let req = res.request();
+    match res.status() {
+        StatusCode::NOT_FOUND => format!("no route for {}", req.path()),
+        StatusCode::METHOD_NOT_ALLOWED => {
+            let allowed = res
+                .headers()
+                .get(header::ALLOW)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("other methods");
+            format!("{} is not allowed on {}; use {allowed}", req.method(), req.path())
+        }
+        status => res
+            .response()
+            .error()
+            .map(ToString::to_string)
+            .unwrap_or_else(|| status.canonical_reason().unwrap_or("error").to_owned()),
+    }
+}

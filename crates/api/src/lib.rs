@@ -1,0 +1,15 @@
+//! The randoms HTTP API: list the latest random UUIDs and add one, over PostgreSQL.
+//!
+//! `main.rs` is a thin shell around [`startup::Application`]; the pieces are split the way
+//! zero2prod does it: configuration, telemetry, startup, routes.
+
+pub mod configuration;
+pub mod error;
+pub mod metrics;
+pub mod middleware;
+pub mod openapi;
+pub mod repository;
+pub mod routes;
+pub mod startup;
+pub mod state;
+pub mod telemetry;

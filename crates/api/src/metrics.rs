@@ -1,0 +1,63 @@
+//! Prometheus metrics at `/metrics`: request counts and latency histograms by route pattern,
+//! method and status (actix-web-prom), and the connection pool's gauges, read at scrape time.
+
+use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
+use deadpool_postgres::Pool;
+use prometheus::{
+    IntGauge, Opts,
+    core::{Collector, Desc},
+    proto::MetricFamily,
+};
+
+pub fn build(pool: Pool) -> anyhow::Result<PrometheusMetrics> {
+    let metrics = PrometheusMetricsBuilder::new("api")
+        .endpoint("/metrics")
+        // Unknown paths share one label, so scanners cannot blow up the series count.
+        .mask_unmatched_patterns("UNMATCHED")
+        .build()
+        .map_err(|e| anyhow::anyhow!("building the metrics registry: {e}"))?;
+    metrics.registry.register(Box::new(PoolCollector::new(pool)?))?;
+    Ok(metrics)
+}
+
+/// Reads the pool's status each time Prometheus scrapes.
+struct PoolCollector {
+    pool: Pool,
+    max_size: IntGauge,
+    size: IntGauge,
+    available: IntGauge,
+    waiting: IntGauge,
+}
+
+impl PoolCollector {
+    fn new(pool: Pool) -> prometheus::Result<Self> {
+        let gauge = |name: &str, help: &str| IntGauge::with_opts(Opts::new(name, help).namespace("api"));
+        Ok(Self {
+            pool,
+            max_size: gauge("db_pool_max_size", "Most connections the pool may hold")?,
+            size: gauge("db_pool_size", "Connections currently open")?,
+            available: gauge("db_pool_available", "Open connections idle in the pool")?,
+            waiting: gauge("db_pool_waiting", "Requests waiting for a connection")?,
+        })
+    }
+
+    fn gauges(&self) -> [&IntGauge; 4] {
+        [&self.max_size, &self.size, &self.available, &self.waiting]
+    }
+}
+
+impl Collector for PoolCollector {
+    fn desc(&self) -> Vec<&Desc> {
+        self.gauges().into_iter().flat_map(|g| g.desc()).collect()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        let status = self.pool.status();
+        let as_i64 = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+        self.max_size.set(as_i64(status.max_size));
+        self.size.set(as_i64(status.size));
+        self.available.set(as_i64(status.available));
+        self.waiting.set(as_i64(status.waiting));
+        self.gauges().into_iter().flat_map(|g| g.collect()).collect()
+    }
+}

@@ -1,0 +1,75 @@
+use actix_web::{HttpResponse, http::header, web};
+use domain::{ErrorBody, Limit, Random};
+use serde::Deserialize;
+
+use crate::{error::ApiError, repository, state::AppState};
+
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
+pub struct ListQuery {
+    /// How many items, 1 to 100 (default 10). Kept as text so a bad value gets our message.
+    #[param(value_type = Option<u16>, minimum = 1, maximum = 100)]
+    limit: Option<String>,
+}
+
+/// The latest items, newest first.
+#[utoipa::path(
+    get,
+    path = "/randoms",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "Newest first", body = Vec<Random>),
+        (status = 400, description = "`limit` is not an integer in 1..=100", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    )
+)]
+pub async fn list(
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> Result<web::Json<Vec<Random>>, ApiError> {
+    let limit = match &query.limit {
+        Some(raw) => Limit::parse(raw)?,
+        None => Limit::DEFAULT,
+    };
+    let client = state.pool.get().await?;
+    Ok(web::Json(repository::latest(&client, limit).await?))
+}
+
+/// Adds a new random UUID. No body is needed; a small one is ignored.
+#[utoipa::path(
+    post,
+    path = "/randoms",
+    responses(
+        (status = 201, description = "Created", body = Random,
+            headers(("Location" = String, description = "/randoms/{id}"))),
+        (status = 413, description = "Body too large", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    )
+)]
+pub async fn create(state: web::Data<AppState>, _body: web::Bytes) -> Result<HttpResponse, ApiError> {
+    let client = state.pool.get().await?;
+    let created = repository::insert(&client).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, created.path()))
+        .json(created))
+}
+
+/// One item by id.
+#[utoipa::path(
+    get,
+    path = "/randoms/{id}",
+    params(("id" = i64, Path, description = "The item's id")),
+    responses(
+        (status = 200, description = "Found", body = Random),
+        (status = 404, description = "No such item", body = ErrorBody),
+        (status = 503, description = "Database unavailable", body = ErrorBody),
+    )
+)]
+pub async fn get_one(state: web::Data<AppState>, id: web::Path<String>) -> Result<web::Json<Random>, ApiError> {
+    let not_found = || ApiError::NotFound(format!("no random with id {id}"));
+    let id: i64 = id.parse().map_err(|_| not_found())?;
+    let client = state.pool.get().await?;
+    repository::by_id(&client, id)
+        .await?
+        .map(web::Json)
+        .ok_or_else(not_found)
+}

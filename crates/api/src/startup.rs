@@ -1,0 +1,108 @@
+//! Builds the server from [`Settings`] and runs it until a signal asks it to stop.
+
+use std::net::TcpListener;
+
+use actix_cors::Cors;
+use actix_web::{
+    App, HttpServer,
+    dev::Server,
+    http::{Method, header},
+    middleware::from_fn,
+    web,
+};
+use anyhow::Context;
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::{
+    configuration::Settings, error::json_error_bodies, metrics, middleware, routes,
+    state::AppState,
+};
+
+/// Request bodies above this are refused with 413 (the API needs none).
+const MAX_BODY_BYTES: usize = 16 * 1024;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: AppState,
+}
+
+impl Application {
+    /// Binds the port and prepares the server. The database is not contacted: the API
+    /// starts while it is down, and `/ready` reports it.
+    pub fn build(settings: Settings) -> anyhow::Result<Self> {
+        let pool = db::build_pool(&settings.db, settings.pool())?;
+        let state = AppState::new(pool.clone());
+        let metrics = metrics::build(pool)?;
+
+        let addr = format!("{}:{}", settings.server.api_host, settings.server.api_port);
+        let listener = TcpListener::bind(&addr)
+            .with_context(|| format!("cannot listen on {addr} (set API_HOST / API_PORT)"))?;
+        let local = listener.local_addr()?;
+        tracing::info!(addr = %local, db = %settings.db, "listening");
+
+        let origins = settings.server.cors_allowed_origins.clone();
+        let app_state = web::Data::new(state.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+                .wrap(from_fn(middleware::catch_panic))
+                .wrap(json_error_bodies())
+                .wrap(cors(&origins))
+                .wrap(metrics.clone())
+                .wrap(from_fn(middleware::request_log))
+                .configure(routes::configure)
+        })
+        .listen(listener)?
+        // We handle signals ourselves, to flip readiness before draining.
+        .disable_signals()
+        .shutdown_timeout(settings.server.shutdown_timeout_secs)
+        .run();
+        Ok(Self {
+            port: local.port(),
+            server,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until SIGTERM or SIGINT, then: `/ready` turns 503, no new connections are
+    /// accepted, in-flight requests finish (up to `SHUTDOWN_TIMEOUT_SECS`), the pool closes.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        let state = self.state.clone();
+        let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+        let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+        let watcher = tokio::spawn(async move {
+            let name = tokio::select! {
+                _ = term.recv() => "SIGTERM",
+                _ = int.recv() => "SIGINT",
+            };
+            tracing::info!(signal = name, "shutting down: draining in-flight requests");
+            state.begin_shutdown();
+            handle.stop(true).await;
+        });
+        let served = self.server.await;
+        watcher.abort();
+        self.state.pool.close();
+        tracing::info!("stopped");
+        served.context("the HTTP server failed")
+    }
+}
+
+fn cors(origins: &[String]) -> Cors {
+    origins
+        .iter()
+        .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
+        .allowed_methods([Method::GET, Method::POST])
+        .allowed_header(header::CONTENT_TYPE)
+        .expose_headers([header::LOCATION, header::HeaderName::from_static("x-request-id")])
+        .max_age(3600)
+        // A foreign origin gets an ordinary answer without CORS headers; the browser
+        // enforces the policy.
+        .block_on_origin_mismatch(false)
+}

@@ -1,0 +1,76 @@
+use crate::helpers::{TestApi, migrated_database};
+
+#[tokio::test]
+async fn preflight_from_an_allowed_origin_is_answered() {
+    let api = TestApi::spawn().await;
+    let res = api
+        .http
+        .request(reqwest::Method::OPTIONS, api.url("/randoms"))
+        .header("origin", "http://localhost:8080")
+        .header("access-control-request-method", "POST")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.headers()["access-control-allow-origin"], "http://localhost:8080");
+    let methods = res.headers()["access-control-allow-methods"].to_str().expect("ascii");
+    assert!(methods.contains("POST"), "{methods}");
+}
+
+#[tokio::test]
+async fn a_request_from_an_allowed_origin_gets_the_header() {
+    let api = TestApi::spawn().await;
+    for origin in ["http://localhost:8080", "http://127.0.0.1:8080"] {
+        let res = api
+            .http
+            .get(api.url("/randoms"))
+            .header("origin", origin)
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["access-control-allow-origin"], origin);
+    }
+}
+
+#[tokio::test]
+async fn an_origin_not_on_the_list_gets_no_allow_origin() {
+    let api = TestApi::spawn_on(
+        &migrated_database().await,
+        &[("CORS_ALLOWED_ORIGINS", "https://app.example, https://admin.example")],
+    );
+    let res = api
+        .http
+        .get(api.url("/randoms"))
+        .header("origin", "https://app.example")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(res.headers()["access-control-allow-origin"], "https://app.example");
+
+    for origin in ["https://evil.example", "http://localhost:8080", "https://app.example.evil.example"] {
+        let res = api
+            .http
+            .get(api.url("/randoms"))
+            .header("origin", origin)
+            .send()
+            .await
+            .expect("answered");
+        assert!(
+            res.headers().get("access-control-allow-origin").is_none(),
+            "{origin} must not be allowed"
+        );
+        let res = api
+            .http
+            .request(reqwest::Method::OPTIONS, api.url("/randoms"))
+            .header("origin", origin)
+            .header("access-control-request-method", "POST")
+            .send()
+            .await
+            .expect("answered");
+        assert!(
+            res.headers().get("access-control-allow-origin").is_none(),
+            "preflight from {origin} must not be allowed"
+        );
+    }
+}

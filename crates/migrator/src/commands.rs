@@ -1,0 +1,330 @@
+//! `up`, `down` and `status` on a connected client.
+
+use std::fmt;
+
+use refinery::{Migration, Runner, Target};
+use tokio_postgres::Client;
+use tracing::info;
+
+use crate::{
+    Error, embedded,
+    history::{self, Applied},
+    lock,
+};
+
+/// A migration named the way its file is: `V{version}__{name}`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Step {
+    pub version: i32,
+    pub name: String,
+}
+
+impl fmt::Display for Step {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "V{}__{}", self.version, self.name)
+    }
+}
+
+impl From<&Migration> for Step {
+    fn from(m: &Migration) -> Self {
+        Step {
+            version: m.version(),
+            name: m.name().to_owned(),
+        }
+    }
+}
+
+/// What `up` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UpReport {
+    /// In the order they were applied; empty when there was nothing to do.
+    pub applied: Vec<Step>,
+    /// The highest applied version afterwards.
+    pub version: Option<i32>,
+}
+
+/// What `down` did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DownReport {
+    /// In the order they were reverted (newest first).
+    pub reverted: Vec<Step>,
+    /// The highest applied version afterwards; `None` when everything was reverted.
+    pub version: Option<i32>,
+}
+
+/// Applies the pending migrations up to `target` (default: all), each in its own
+/// transaction together with its history row (refinery's default).
+pub async fn up(client: &mut Client, target: Option<i32>) -> Result<UpReport, Error> {
+    if let Some(target) = target {
+        check_embedded(target)?;
+    }
+    lock::exclusive(client, async |client: &mut Client| {
+        let runner = Runner::new(embedded::migrations()).set_target(match target {
+            Some(version) => Target::Version(version),
+            None => Target::Latest,
+        });
+        let applied: Vec<Step> = match runner.run_async(client).await {
+            Ok(report) => report.applied_migrations().iter().map(Step::from).collect(),
+            Err(e) => {
+                // Those before the failing one are committed: say so before failing.
+                for m in e.report().map_or(&[][..], |r| r.applied_migrations()) {
+                    info!(migration = %m, "applied");
+                }
+                return Err(e.into());
+            }
+        };
+        for step in &applied {
+            info!(migration = %step, "applied");
+        }
+        let version = history::applied_version(client).await?;
+        Ok(UpReport { applied, version })
+    })
+    .await
+}
+
+/// Reverts the latest applied migration, or with `target` every migration above it
+/// (`Some(0)`: all of them), newest first. Each down script runs in one transaction with
+/// the deletion of its history row, so history and schema never disagree.
+pub async fn down(client: &mut Client, target: Option<i32>) -> Result<DownReport, Error> {
+    if let Some(target) = target.filter(|t| *t != 0) {
+        check_embedded(target)?;
+    }
+    lock::exclusive(client, async |client: &mut Client| {
+        let applied = history::applied(client).await?;
+        let to_revert: Vec<&Applied> = match target {
+            None => applied.last().into_iter().collect(),
+            Some(target) => applied
+                .iter()
+                .rev()
+                .filter(|a| a.version > target)
+                .collect(),
+        };
+        // Check every step before changing anything, so a refusal leaves no partial revert.
+        let plan = to_revert
+            .into_iter()
+            .map(revert_plan)
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut reverted = Vec::with_capacity(plan.len());
+        for (step, sql) in plan {
+            revert(client, &step, sql)
+                .await
+                .map_err(|source| Error::Revert {
+                    version: step.version,
+                    name: step.name.clone(),
+                    source,
+                })?;
+            info!(migration = %step, "reverted");
+            reverted.push(step);
+        }
+        let version = history::applied_version(client).await?;
+        Ok(DownReport { reverted, version })
+    })
+    .await
+}
+
+/// The down script of an applied migration, if this build has the very same migration.
+fn revert_plan(applied: &Applied) -> Result<(Step, &'static str), Error> {
+    let step = Step {
+        version: applied.version,
+        name: applied.name.clone(),
+    };
+    let Some(embedded) = embedded::find(applied.version) else {
+        return Err(Error::NotEmbedded {
+            version: step.version,
+            name: step.name,
+        });
+    };
+    // The down script undoes the embedded up script; if another one was applied, it may not.
+    if !same_migration(applied, embedded) {
+        return Err(Error::Divergent {
+            version: step.version,
+            name: step.name,
+        });
+    }
+    match embedded::down_script(applied.version) {
+        Some(sql) => Ok((step, sql)),
+        None => Err(Error::NoDownScript {
+            version: step.version,
+            name: step.name,
+        }),
+    }
+}
+
+async fn revert(client: &mut Client, step: &Step, sql: &str) -> Result<(), tokio_postgres::Error> {
+    let tx = client.transaction().await?;
+    tx.batch_execute(sql).await?;
+    history::forget(&tx, step.version).await?;
+    tx.commit().await
+}
+
+fn same_migration(applied: &Applied, embedded: &Migration) -> bool {
+    applied.name == embedded.name() && applied.checksum == embedded.checksum().to_string()
+}
+
+fn check_embedded(target: i32) -> Result<(), Error> {
+    match embedded::find(target) {
+        Some(_) => Ok(()),
+        None => Err(Error::UnknownTarget {
+            target,
+            embedded: embedded::versions_list(),
+        }),
+    }
+}
+
+/// Where one migration stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Applied,
+    Pending,
+    /// Applied, but from a different script than the embedded one of that version.
+    Divergent,
+    /// Applied, but this build does not embed it (applied by a newer migrator?).
+    Unknown,
+}
+
+impl fmt::Display for State {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            State::Applied => "applied",
+            State::Pending => "pending",
+            State::Divergent => "divergent",
+            State::Unknown => "unknown",
+        })
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatusRow {
+    pub version: i32,
+    pub name: String,
+    pub state: State,
+    /// As refinery recorded it (RFC 3339); `None` when pending.
+    pub applied_on: Option<String>,
+}
+
+/// Every embedded migration and every applied one, ordered by version. Displays as a table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Status {
+    pub rows: Vec<StatusRow>,
+}
+
+impl Status {
+    pub fn state_of(&self, version: i32) -> Option<State> {
+        self.rows
+            .iter()
+            .find(|r| r.version == version)
+            .map(|r| r.state)
+    }
+}
+
+/// Reads the history; takes no lock, so it answers even while a migration runs.
+pub async fn status(client: &Client) -> Result<Status, Error> {
+    let applied = history::applied(client).await?;
+    let mut rows: Vec<StatusRow> = embedded::migrations()
+        .iter()
+        .map(|m| {
+            let done = applied.iter().find(|a| a.version == m.version());
+            StatusRow {
+                version: m.version(),
+                name: m.name().to_owned(),
+                state: match done {
+                    None => State::Pending,
+                    Some(a) if same_migration(a, m) => State::Applied,
+                    Some(_) => State::Divergent,
+                },
+                applied_on: done.map(|a| a.applied_on.clone()),
+            }
+        })
+        .collect();
+    rows.extend(
+        applied
+            .iter()
+            .filter(|a| embedded::find(a.version).is_none())
+            .map(|a| StatusRow {
+                version: a.version,
+                name: a.name.clone(),
+                state: State::Unknown,
+                applied_on: Some(a.applied_on.clone()),
+            }),
+    );
+    rows.sort_by_key(|r| r.version);
+    Ok(Status { rows })
+}
+
+impl fmt::Display for Status {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let header = ["version", "name", "state", "applied_on"];
+        let cells: Vec<[String; 4]> = self
+            .rows
+            .iter()
+            .map(|r| {
+                [
+                    r.version.to_string(),
+                    r.name.clone(),
+                    r.state.to_string(),
+                    r.applied_on.clone().unwrap_or_else(|| "-".to_owned()),
+                ]
+            })
+            .collect();
+        let mut widths = header.map(str::len);
+        for row in &cells {
+            for (width, cell) in widths.iter_mut().zip(row) {
+                *width = (*width).max(cell.len());
+            }
+        }
+        let header = header.map(str::to_owned);
+        for row in std::iter::once(&header).chain(&cells) {
+            let [version, name, state, applied_on] = row;
+            writeln!(
+                f,
+                "{version:>w0$}  {name:<w1$}  {state:<w2$}  {applied_on}",
+                w0 = widths[0],
+                w1 = widths[1],
+                w2 = widths[2],
+            )?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_renders_an_aligned_table() {
+        let status = Status {
+            rows: vec![
+                StatusRow {
+                    version: 1,
+                    name: "create_randoms".into(),
+                    state: State::Applied,
+                    applied_on: Some("2024-05-01T10:00:00Z".into()),
+                },
+                StatusRow {
+                    version: 2,
+                    name: "seed_randoms".into(),
+                    state: State::Pending,
+                    applied_on: None,
+                },
+            ],
+        };
+        assert_eq!(
+            status.to_string(),
+            "version  name            state    applied_on\n\
+             \x20     1  create_randoms  applied  2024-05-01T10:00:00Z\n\
+             \x20     2  seed_randoms    pending  -\n"
+        );
+        assert_eq!(status.state_of(2), Some(State::Pending));
+        assert_eq!(status.state_of(3), None);
+    }
+
+    #[test]
+    fn targets_must_be_embedded_versions() {
+        assert!(check_embedded(1).is_ok());
+        let err = check_embedded(7)
+            .expect_err("7 is not embedded")
+            .to_string();
+        assert_eq!(err, "no embedded migration has version 7 (embedded: 1, 2)");
+    }
+}

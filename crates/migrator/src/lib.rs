@@ -1,0 +1,24 @@
+//! The database schema: SQL migrations compiled into the binary, applied and reverted with
+//! refinery, one migrator at a time per database.
+//!
+//! The API uses [`latest_version`] and [`applied_version`] to tell whether the schema it
+//! expects is in place; the `migrator` binary ([`cli`]) runs [`up`], [`down`] and
+//! [`status`] after [`connect`]ing.
+
+pub mod cli;
+mod commands;
+mod embedded;
+mod error;
+mod history;
+mod lock;
+mod wait;
+
+pub use commands::{DownReport, State, Status, StatusRow, Step, UpReport, down, status, up};
+pub use error::Error;
+pub use history::applied_version;
+pub use wait::connect;
+
+/// The highest migration version embedded in this build.
+pub fn latest_version() -> i32 {
+    embedded::latest_version()
+}
