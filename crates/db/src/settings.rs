@@ -5,12 +5,25 @@ use serde::Deserialize;
 /// `DB_SSL_MODE`, with libpq's meaning: `prefer` and `require` encrypt without checking the
 /// server's certificate (CloudNativePG and most managed databases use private CAs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(rename_all = "lowercase")]
+#[serde(try_from = "String")]
 pub enum SslMode {
     Disable,
     #[default]
     Prefer,
     Require,
+}
+
+impl TryFrom<String> for SslMode {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        match value.as_str() {
+            "disable" => Ok(Self::Disable),
+            "prefer" => Ok(Self::Prefer),
+            "require" => Ok(Self::Require),
+            _ => Err(format!("expected disable, prefer or require, got {value:?}")),
+        }
+    }
 }
 
 /// Database connection settings, read from the same layered sources as everything else.

@@ -55,16 +55,26 @@ impl From<refinery::Error> for Error {
     fn from(err: refinery::Error) -> Self {
         // `Connection(msg, cause)` displays as "`msg`, `cause`" and returns `cause` as its
         // source too: keep the message and render the cause once.
-        let mut message = match err.kind() {
+        let message = match err.kind() {
             refinery::error::Kind::Connection(msg, _) => msg.clone(),
             other => other.to_string(),
         };
-        let mut cause = err.source();
-        while let Some(e) = cause {
-            message.push_str(": ");
-            message.push_str(&e.to_string());
-            cause = e.source();
-        }
-        Error::Apply(message)
+        Error::Apply(match err.source() {
+            Some(cause) => format!("{message}: {}", one_line(cause)),
+            None => message,
+        })
     }
+}
+
+/// An error and its causes on one line, as anyhow's `{:#}` would print them; server errors
+/// put DETAIL and HINT on lines of their own.
+pub(crate) fn one_line(err: &dyn std::error::Error) -> String {
+    let mut text = err.to_string();
+    let mut cause = err.source();
+    while let Some(e) = cause {
+        text.push_str(": ");
+        text.push_str(&e.to_string());
+        cause = e.source();
+    }
+    text.replace('\n', " ")
 }

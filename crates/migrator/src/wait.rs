@@ -9,7 +9,7 @@ use tokio::time::{Instant, sleep, timeout};
 use tokio_postgres::{Client, error::SqlState};
 use tracing::{debug, info, warn};
 
-use crate::Error;
+use crate::{Error, error::one_line};
 
 const FIRST_PAUSE: Duration = Duration::from_millis(100);
 const MAX_PAUSE: Duration = Duration::from_secs(2);
@@ -60,7 +60,7 @@ pub async fn connect(settings: &DbSettings, wait: Duration) -> Result<Client, Er
             "database not reachable yet, retrying in {} ms (waiting at most {} s in total): {}",
             this_pause.as_millis(),
             wait.as_secs(),
-            failure.one_line()
+            one_line(&failure)
         );
         sleep(this_pause).await;
         pause = (pause * 2).min(MAX_PAUSE);
@@ -68,41 +68,13 @@ pub async fn connect(settings: &DbSettings, wait: Duration) -> Result<Client, Er
 }
 
 /// Why one attempt failed.
+#[derive(Debug, thiserror::Error)]
 enum Failure {
+    #[error(transparent)]
     Driver(tokio_postgres::Error),
     /// The server accepted the connection but did not finish the handshake in time.
+    #[error("no answer within {0:?}")]
     TimedOut(Duration),
-}
-
-impl Failure {
-    /// The message with its causes; server errors may span lines (DETAIL, HINT).
-    fn one_line(&self) -> String {
-        match self {
-            Failure::TimedOut(limit) => format!("no answer within {limit:?}"),
-            Failure::Driver(err) => {
-                let mut text = err.to_string();
-                let mut cause = err.source();
-                while let Some(e) = cause {
-                    text.push_str(": ");
-                    text.push_str(&e.to_string());
-                    cause = e.source();
-                }
-                text.replace('\n', " ")
-            }
-        }
-    }
-}
-
-impl From<Failure> for Box<dyn std::error::Error + Send + Sync> {
-    fn from(failure: Failure) -> Self {
-        match failure {
-            Failure::Driver(e) => Box::new(e),
-            Failure::TimedOut(limit) => Box::new(io::Error::new(
-                io::ErrorKind::TimedOut,
-                format!("no answer within {limit:?}"),
-            )),
-        }
-    }
 }
 
 /// One connection attempt bounded by `limit`. The outer error is a settings error, which

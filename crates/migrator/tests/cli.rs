@@ -151,7 +151,12 @@ async fn the_password_never_appears_in_the_output() {
         .and_then(|(userinfo, _)| userinfo.split_once(':'))
         .map(|(_, password)| password.to_owned())
         .expect("the test server's URL carries a password");
-    assert!(password.len() >= 8, "a password long enough to search for");
+    // local-pg's passwords are long and random; one given through DATABASE_URL may not be.
+    let without_password = url.replacen(&format!(":{password}@"), "@", 1);
+    if password.len() < 8 || without_password.contains(&password) {
+        eprintln!("skipped: the password is too short or common to search the output for");
+        return;
+    }
 
     for args in [&["up"][..], &["status"], &["down"]] {
         let out = run(migrator(&url, args).env("RUST_LOG", "debug"));

@@ -63,3 +63,33 @@ async fn schema_version(state: &AppState) -> Result<i32, ApiError> {
         ))),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use actix_web::{ResponseError, web};
+
+    use super::ready;
+    use crate::{error::ApiError, state::AppState};
+
+    /// Once shutdown begins `/ready` refuses at once, without asking the database.
+    #[actix_web::test]
+    async fn ready_turns_503_as_soon_as_shutdown_begins() {
+        let db = db::DbSettings::from_url("postgres://nobody@127.0.0.1:1/none");
+        let pool = db::build_pool(
+            &db,
+            db::PoolSettings {
+                max_size: 1,
+                wait_timeout: Duration::from_secs(1),
+                connect_timeout: Duration::from_secs(1),
+            },
+        )
+        .expect("pool");
+        let state = AppState::new(pool);
+        state.begin_shutdown();
+        let err = ready(web::Data::new(state)).await.expect_err("not ready");
+        assert!(matches!(err, ApiError::ShuttingDown));
+        assert_eq!(err.status_code(), 503);
+    }
+}
