@@ -19,7 +19,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         step("formatting", cargo(&["fmt", "--all", "--check"]))?;
         step(
             "clippy",
-            cargo(&["clippy", "--workspace", "--all-targets", "--locked", "--", "-D", "warnings"]),
+            cargo(&[
+                "clippy",
+                "--workspace",
+                "--all-targets",
+                "--locked",
+                "--",
+                "-D",
+                "warnings",
+            ]),
         )?;
     }
     let mut test = cargo(&["test", "--workspace", "--locked"]);
@@ -39,7 +47,9 @@ fn cargo(args: &[&str]) -> Command {
 
 fn step(name: &str, mut cmd: Command) -> anyhow::Result<()> {
     eprintln!("xtask: {name}");
-    let status = cmd.status().with_context(|| format!("could not run {name}"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("could not run {name}"))?;
     if !status.success() {
         bail!("{name} failed ({status})");
     }

@@ -83,7 +83,10 @@ mod defaults {
         16
     }
     pub fn cors_allowed_origins() -> Vec<String> {
-        vec!["http://localhost:8080".into(), "http://127.0.0.1:8080".into()]
+        vec![
+            "http://localhost:8080".into(),
+            "http://127.0.0.1:8080".into(),
+        ]
     }
     pub fn shutdown_timeout_secs() -> u64 {
         // Inside Kubernetes' default 30 s grace period, with room for the preStop pause.
@@ -127,7 +130,9 @@ impl Settings {
             ));
         }
         // Surface a malformed DATABASE_URL at start, not on the first request.
-        self.db.pg_config(Duration::from_secs(1)).map_err(|e| e.to_string())?;
+        self.db
+            .pg_config(Duration::from_secs(1))
+            .map_err(|e| e.to_string())?;
         Ok(())
     }
 

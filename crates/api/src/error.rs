@@ -135,7 +135,11 @@ fn message_for<B>(res: &ServiceResponse<B>) -> String {
                 .get(header::ALLOW)
                 .and_then(|v| v.to_str().ok())
                 .unwrap_or("other methods");
-            format!("{} is not allowed on {}; use {allowed}", req.method(), req.path())
+            format!(
+                "{} is not allowed on {}; use {allowed}",
+                req.method(),
+                req.path()
+            )
         }
         status => res
             .response()

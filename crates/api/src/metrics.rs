@@ -16,7 +16,9 @@ pub fn build(pool: Pool) -> anyhow::Result<PrometheusMetrics> {
         .mask_unmatched_patterns("UNMATCHED")
         .build()
         .map_err(|e| anyhow::anyhow!("building the metrics registry: {e}"))?;
-    metrics.registry.register(Box::new(PoolCollector::new(pool)?))?;
+    metrics
+        .registry
+        .register(Box::new(PoolCollector::new(pool)?))?;
     Ok(metrics)
 }
 
@@ -31,7 +33,8 @@ struct PoolCollector {
 
 impl PoolCollector {
     fn new(pool: Pool) -> prometheus::Result<Self> {
-        let gauge = |name: &str, help: &str| IntGauge::with_opts(Opts::new(name, help).namespace("api"));
+        let gauge =
+            |name: &str, help: &str| IntGauge::with_opts(Opts::new(name, help).namespace("api"));
         Ok(Self {
             pool,
             max_size: gauge("db_pool_max_size", "Most connections the pool may hold")?,
@@ -58,6 +61,9 @@ impl Collector for PoolCollector {
         self.size.set(as_i64(status.size));
         self.available.set(as_i64(status.available));
         self.waiting.set(as_i64(status.waiting));
-        self.gauges().into_iter().flat_map(|g| g.collect()).collect()
+        self.gauges()
+            .into_iter()
+            .flat_map(|g| g.collect())
+            .collect()
     }
 }

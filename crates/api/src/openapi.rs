@@ -8,7 +8,10 @@ use crate::routes;
 
 #[derive(OpenApi)]
 #[openapi(
-    info(title = "randoms API", description = "The latest random UUIDs, and a way to add one."),
+    info(
+        title = "randoms API",
+        description = "The latest random UUIDs, and a way to add one."
+    ),
     paths(
         routes::list,
         routes::create,

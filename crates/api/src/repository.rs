@@ -19,7 +19,9 @@ fn random(row: &Row) -> Random {
 /// The newest `limit` items, newest first.
 pub async fn latest(client: &Object, limit: Limit) -> Result<Vec<Random>, ApiError> {
     let stmt = client
-        .prepare_cached(&format!("SELECT {COLUMNS} FROM randoms ORDER BY id DESC LIMIT $1"))
+        .prepare_cached(&format!(
+            "SELECT {COLUMNS} FROM randoms ORDER BY id DESC LIMIT $1"
+        ))
         .await?;
     let rows = client.query(&stmt, &[&i64::from(limit.get())]).await?;
     Ok(rows.iter().map(random).collect())
@@ -28,7 +30,9 @@ pub async fn latest(client: &Object, limit: Limit) -> Result<Vec<Random>, ApiErr
 /// Inserts one row; the database draws the UUID (`gen_random_uuid()`).
 pub async fn insert(client: &Object) -> Result<Random, ApiError> {
     let stmt = client
-        .prepare_cached(&format!("INSERT INTO randoms DEFAULT VALUES RETURNING {COLUMNS}"))
+        .prepare_cached(&format!(
+            "INSERT INTO randoms DEFAULT VALUES RETURNING {COLUMNS}"
+        ))
         .await?;
     let row = client.query_one(&stmt, &[]).await?;
     Ok(random(&row))

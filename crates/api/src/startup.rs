@@ -14,8 +14,7 @@ use anyhow::Context;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::{
-    configuration::Settings, error::json_error_bodies, metrics, middleware, routes,
-    state::AppState,
+    configuration::Settings, error::json_error_bodies, metrics, middleware, routes, state::AppState,
 };
 
 /// Request bodies above this are refused with 413 (the API needs none).
@@ -100,7 +99,10 @@ fn cors(origins: &[String]) -> Cors {
         .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
         .allowed_methods([Method::GET, Method::POST])
         .allowed_header(header::CONTENT_TYPE)
-        .expose_headers([header::LOCATION, header::HeaderName::from_static("x-request-id")])
+        .expose_headers([
+            header::LOCATION,
+            header::HeaderName::from_static("x-request-id"),
+        ])
         .max_age(3600)
         // A foreign origin gets an ordinary answer without CORS headers; the browser
         // enforces the policy.

@@ -21,7 +21,9 @@ impl TryFrom<String> for SslMode {
             "disable" => Ok(Self::Disable),
             "prefer" => Ok(Self::Prefer),
             "require" => Ok(Self::Require),
-            _ => Err(format!("expected disable, prefer or require, got {value:?}")),
+            _ => Err(format!(
+                "expected disable, prefer or require, got {value:?}"
+            )),
         }
     }
 }
@@ -82,12 +84,17 @@ impl DbSettings {
 
     /// The driver's configuration. `connect_timeout` bounds every connection attempt so an
     /// unreachable host fails fast instead of hanging.
-    pub fn pg_config(&self, connect_timeout: Duration) -> Result<tokio_postgres::Config, SettingsError> {
+    pub fn pg_config(
+        &self,
+        connect_timeout: Duration,
+    ) -> Result<tokio_postgres::Config, SettingsError> {
         let mut cfg = match &self.database_url {
             Some(url) => tokio_postgres::Config::from_str(url).map_err(|e| {
                 // The driver's parse errors name options, never their values, but keep
                 // only the first line to be safe.
-                SettingsError::InvalidUrl(e.to_string().lines().next().unwrap_or_default().to_owned())
+                SettingsError::InvalidUrl(
+                    e.to_string().lines().next().unwrap_or_default().to_owned(),
+                )
             })?,
             None => {
                 let mut cfg = tokio_postgres::Config::new();
@@ -159,11 +166,17 @@ mod tests {
             db_host: "db.internal".into(),
             ..DbSettings::from_url("unused")
         };
-        let s = DbSettings { database_url: None, ..s };
+        let s = DbSettings {
+            database_url: None,
+            ..s
+        };
         let cfg = s.pg_config(Duration::from_secs(1)).expect("valid");
         assert_eq!(cfg.get_password(), Some("hunter2-secret".as_bytes()));
         let shown = format!("{s} {s:?}");
-        assert_eq!(s.to_string(), "host=db.internal port=5432 dbname=postgres user=postgres");
+        assert_eq!(
+            s.to_string(),
+            "host=db.internal port=5432 dbname=postgres user=postgres"
+        );
         assert!(!shown.contains("hunter2"), "{shown}");
     }
 

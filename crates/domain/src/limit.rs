@@ -69,7 +69,9 @@ mod tests {
                 "{raw}"
             );
         }
-        for raw in ["abc", "", " 5", "5 ", "+5", "1.5", "1e2", "0x10", "--1", "-"] {
+        for raw in [
+            "abc", "", " 5", "5 ", "+5", "1.5", "1e2", "0x10", "--1", "-",
+        ] {
             assert_eq!(
                 Limit::parse(raw),
                 Err(LimitError::NotANumber(raw.to_owned())),

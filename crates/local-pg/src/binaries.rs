@@ -31,7 +31,11 @@ impl Binaries {
             .into_iter()
             .chain(on_path)
             .chain(debian)
-            .find(|dir| ["initdb", "postgres", "pg_isready"].iter().all(|b| dir.join(b).is_file()))
+            .find(|dir| {
+                ["initdb", "postgres", "pg_isready"]
+                    .iter()
+                    .all(|b| dir.join(b).is_file())
+            })
             .map(|dir| Self { dir })
             .ok_or(Error::BinariesNotFound)
     }

@@ -58,8 +58,12 @@ pub async fn fresh_database(admin_url: &str) -> Result<String> {
 fn with_dbname(url: &str, dbname: &str) -> String {
     if let Some(scheme_end) = url.find("://") {
         let rest = &url[scheme_end + 3..];
-        let (before_query, query) = rest.split_once('?').map_or((rest, None), |(a, q)| (a, Some(q)));
-        let authority = before_query.split_once('/').map_or(before_query, |(a, _)| a);
+        let (before_query, query) = rest
+            .split_once('?')
+            .map_or((rest, None), |(a, q)| (a, Some(q)));
+        let authority = before_query
+            .split_once('/')
+            .map_or(before_query, |(a, _)| a);
         let mut out = format!("{}{authority}/{dbname}", &url[..scheme_end + 3]);
         if let Some(q) = query {
             out.push('?');

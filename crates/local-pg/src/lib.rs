@@ -23,7 +23,9 @@ pub enum Error {
          macOS: `brew install postgresql`) or set DATABASE_URL to an admin URL of a running server"
     )]
     BinariesNotFound,
-    #[error("no unprivileged user (`postgres` or `nobody`) to run PostgreSQL as; PostgreSQL refuses to run as root")]
+    #[error(
+        "no unprivileged user (`postgres` or `nobody`) to run PostgreSQL as; PostgreSQL refuses to run as root"
+    )]
     NoUnprivilegedUser,
     #[error("{what}: {source}")]
     Io {

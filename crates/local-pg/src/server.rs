@@ -141,14 +141,20 @@ impl LocalPg {
         let mut cmd = Command::new(self.bins.path("initdb"));
         cmd.arg("--pgdata")
             .arg(self.data())
-            .args(["--username=postgres", "--auth=scram-sha-256", "--encoding=UTF8", "--locale=C"])
+            .args([
+                "--username=postgres",
+                "--auth=scram-sha-256",
+                "--encoding=UTF8",
+                "--locale=C",
+            ])
             .arg(format!("--pwfile={}", password_file.display()))
             .arg("--no-sync")
             .current_dir(&self.dir);
         self.run_as.apply(&mut cmd);
-        let out = cmd
-            .output()
-            .map_err(Error::io(format!("run {}", self.bins.path("initdb").display())))?;
+        let out = cmd.output().map_err(Error::io(format!(
+            "run {}",
+            self.bins.path("initdb").display()
+        )))?;
         if !out.status.success() {
             return Err(Error::Command {
                 what: format!("initdb in {}", self.data().display()),
@@ -204,9 +210,10 @@ impl LocalPg {
                 nix::sys::prctl::set_pdeathsig(Signal::SIGINT).map_err(std::io::Error::from)
             });
         }
-        let child = cmd
-            .spawn()
-            .map_err(Error::io(format!("start {}", self.bins.path("postgres").display())))?;
+        let child = cmd.spawn().map_err(Error::io(format!(
+            "start {}",
+            self.bins.path("postgres").display()
+        )))?;
         self.child = Some(child);
         if let Err(e) = self.wait_ready(log_start) {
             let _ = self.stop();
@@ -218,14 +225,12 @@ impl LocalPg {
     fn wait_ready(&mut self, log_start: u64) -> Result<()> {
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
-            if let Some(child) = self.child.as_mut() {
-                if let Ok(Some(status)) = child.try_wait() {
-                    self.child = None;
-                    return Err(Error::Command {
-                        what: format!("postgres on port {} ({status})", self.port),
-                        output: self.log_since(log_start),
-                    });
-                }
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+                self.child = None;
+                return Err(Error::Command {
+                    what: format!("postgres on port {} ({status})", self.port),
+                    output: self.log_since(log_start),
+                });
             }
             let ready = Command::new(self.bins.path("pg_isready"))
                 .args(["-q", "-h", "127.0.0.1", "-t", "1", "-p"])

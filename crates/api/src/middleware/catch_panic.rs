@@ -65,11 +65,19 @@ mod tests {
 
         let http = reqwest::Client::new();
         for _ in 0..3 {
-            let res = http.get(format!("http://{addr}/boom")).send().await.expect("answered");
+            let res = http
+                .get(format!("http://{addr}/boom"))
+                .send()
+                .await
+                .expect("answered");
             assert_eq!(res.status(), 500);
             let body: domain::ErrorBody = res.json().await.expect("JSON error");
             assert_eq!(body.error, "internal");
-            let res = http.get(format!("http://{addr}/ok")).send().await.expect("answered");
+            let res = http
+                .get(format!("http://{addr}/ok"))
+                .send()
+                .await
+                .expect("answered");
             assert_eq!(res.status(), 200);
         }
         handle.stop(false).await;

@@ -43,7 +43,10 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
     let version = tokio::time::timeout(READY_TIMEOUT, schema_version(&state))
         .await
         .map_err(|_| {
-            ApiError::DatabaseUnavailable(format!("no answer within {} ms", READY_TIMEOUT.as_millis()))
+            ApiError::DatabaseUnavailable(format!(
+                "no answer within {} ms",
+                READY_TIMEOUT.as_millis()
+            ))
         })??;
     Ok(HttpResponse::Ok().json(Status {
         status: "ready",

@@ -45,7 +45,10 @@ pub async fn list(
         (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
-pub async fn create(state: web::Data<AppState>, _body: web::Bytes) -> Result<HttpResponse, ApiError> {
+pub async fn create(
+    state: web::Data<AppState>,
+    _body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
     let client = state.pool.get().await?;
     let created = repository::insert(&client).await?;
     Ok(HttpResponse::Created()
@@ -64,7 +67,10 @@ pub async fn create(state: web::Data<AppState>, _body: web::Bytes) -> Result<Htt
         (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
-pub async fn get_one(state: web::Data<AppState>, id: web::Path<String>) -> Result<web::Json<Random>, ApiError> {
+pub async fn get_one(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> Result<web::Json<Random>, ApiError> {
     let not_found = || ApiError::NotFound(format!("no random with id {id}"));
     let id: i64 = id.parse().map_err(|_| not_found())?;
     let client = state.pool.get().await?;

@@ -22,7 +22,8 @@ fn a_bad_value_exits_non_zero_with_one_line_naming_the_variable() {
 
 #[test]
 fn a_malformed_database_url_is_refused_without_showing_the_password() {
-    let (status, stderr) = run_to_exit(&[("DATABASE_URL", "postgres://app:Sup3rSecret@db:port/app")]);
+    let (status, stderr) =
+        run_to_exit(&[("DATABASE_URL", "postgres://app:Sup3rSecret@db:port/app")]);
     assert!(!status.success());
     assert!(stderr.contains("DATABASE_URL"), "{stderr}");
     assert!(!stderr.contains("Sup3rSecret"), "{stderr}");
@@ -34,15 +35,22 @@ fn a_port_in_use_is_named() {
     let port = taken.local_addr().expect("addr").port().to_string();
     let (status, stderr) = run_to_exit(&[("API_PORT", &port)]);
     assert!(!status.success());
-    assert!(stderr.contains(&port) && stderr.contains("API_PORT"), "{stderr}");
+    assert!(
+        stderr.contains(&port) && stderr.contains("API_PORT"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]
 async fn the_split_db_variables_work_and_the_password_never_reaches_the_logs() {
     let url = migrated_database().await;
     let cfg: tokio_postgres::Config = url.parse().expect("test url");
-    let password = String::from_utf8(cfg.get_password().expect("the test server has one").to_vec())
-        .expect("utf-8");
+    let password = String::from_utf8(
+        cfg.get_password()
+            .expect("the test server has one")
+            .to_vec(),
+    )
+    .expect("utf-8");
     let port = cfg.get_ports()[0].to_string();
     let env = [
         ("DB_HOST", "127.0.0.1"),
@@ -65,7 +73,10 @@ async fn the_split_db_variables_work_and_the_password_never_reaches_the_logs() {
     assert_eq!(api.get("/ready").await.status(), 200);
     assert_eq!(api.post("/randoms").await.status(), 201);
     let metrics = api.get("/metrics").await.text().await.expect("metrics");
-    assert!(metrics.contains("api_db_pool_max_size 4"), "CONFIG_FILE applied: {metrics}");
+    assert!(
+        metrics.contains("api_db_pool_max_size 4"),
+        "CONFIG_FILE applied: {metrics}"
+    );
 
     // A wrong password: the error mentions authentication, never the password.
     let wrong = "Wr0ngButSecret";

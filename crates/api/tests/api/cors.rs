@@ -12,8 +12,13 @@ async fn preflight_from_an_allowed_origin_is_answered() {
         .await
         .expect("answered");
     assert_eq!(res.status(), 200);
-    assert_eq!(res.headers()["access-control-allow-origin"], "http://localhost:8080");
-    let methods = res.headers()["access-control-allow-methods"].to_str().expect("ascii");
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "http://localhost:8080"
+    );
+    let methods = res.headers()["access-control-allow-methods"]
+        .to_str()
+        .expect("ascii");
     assert!(methods.contains("POST"), "{methods}");
 }
 
@@ -37,7 +42,10 @@ async fn a_request_from_an_allowed_origin_gets_the_header() {
 async fn an_origin_not_on_the_list_gets_no_allow_origin() {
     let api = TestApi::spawn_on(
         &migrated_database().await,
-        &[("CORS_ALLOWED_ORIGINS", "https://app.example, https://admin.example")],
+        &[(
+            "CORS_ALLOWED_ORIGINS",
+            "https://app.example, https://admin.example",
+        )],
     );
     let res = api
         .http
@@ -46,9 +54,16 @@ async fn an_origin_not_on_the_list_gets_no_allow_origin() {
         .send()
         .await
         .expect("answered");
-    assert_eq!(res.headers()["access-control-allow-origin"], "https://app.example");
+    assert_eq!(
+        res.headers()["access-control-allow-origin"],
+        "https://app.example"
+    );
 
-    for origin in ["https://evil.example", "http://localhost:8080", "https://app.example.evil.example"] {
+    for origin in [
+        "https://evil.example",
+        "http://localhost:8080",
+        "https://app.example.evil.example",
+    ] {
         let res = api
             .http
             .get(api.url("/randoms"))

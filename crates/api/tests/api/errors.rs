@@ -18,7 +18,12 @@ async fn a_wrong_method_is_a_json_405_with_allow() {
         (reqwest::Method::PUT, "/randoms/1", vec!["GET"]),
         (reqwest::Method::POST, "/healthz", vec!["GET"]),
     ] {
-        let res = api.http.request(method.clone(), api.url(path)).send().await.expect("answered");
+        let res = api
+            .http
+            .request(method.clone(), api.url(path))
+            .send()
+            .await
+            .expect("answered");
         assert_eq!(res.status(), 405, "{method} {path}");
         let allow = res.headers()["allow"].to_str().expect("ascii").to_owned();
         for m in allowed {
@@ -40,7 +45,12 @@ async fn an_oversized_body_is_a_json_413_and_stores_nothing() {
         .expect("answered");
     assert_eq!(res.status(), 413);
     assert_eq!(json(res).await["error"], "payload_too_large");
-    let latest: Vec<domain::Random> = api.get("/randoms?limit=1").await.json().await.expect("list");
+    let latest: Vec<domain::Random> = api
+        .get("/randoms?limit=1")
+        .await
+        .json()
+        .await
+        .expect("list");
     assert_eq!(latest[0].id, 100, "nothing was inserted");
 }
 

@@ -21,7 +21,12 @@ async fn an_unmigrated_database_is_not_ready_and_says_so() {
     assert_eq!(res.status(), 503);
     let body = json(res).await;
     assert_eq!(body["error"], "schema_not_migrated");
-    assert!(body["message"].as_str().expect("message").contains("migrator"));
+    assert!(
+        body["message"]
+            .as_str()
+            .expect("message")
+            .contains("migrator")
+    );
 
     let res = api.get("/randoms").await;
     assert_eq!(res.status(), 503);

@@ -20,12 +20,16 @@ pub async fn migrated_database() -> String {
 
 pub async fn empty_database() -> String {
     let admin = local_pg::shared_admin_url().expect("a PostgreSQL server for the tests");
-    local_pg::fresh_database(&admin).await.expect("create a test database")
+    local_pg::fresh_database(&admin)
+        .await
+        .expect("create a test database")
 }
 
 pub async fn migrate(url: &str) {
     let mut client = connect(url).await;
-    migrator::up(&mut client, None).await.expect("migrations apply");
+    migrator::up(&mut client, None)
+        .await
+        .expect("migrations apply");
 }
 
 pub async fn connect(url: &str) -> tokio_postgres::Client {
@@ -80,7 +84,10 @@ impl TestApi {
                 break addr;
             }
             if let Ok(Some(status)) = child.try_wait() {
-                panic!("api exited with {status} before listening: {:?}", stderr.lock());
+                panic!(
+                    "api exited with {status} before listening: {:?}",
+                    stderr.lock()
+                );
             }
             assert!(Instant::now() < deadline, "api did not start listening");
             std::thread::sleep(Duration::from_millis(20));
@@ -103,15 +110,24 @@ impl TestApi {
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
-        self.http.get(self.url(path)).send().await.expect("GET answered")
+        self.http
+            .get(self.url(path))
+            .send()
+            .await
+            .expect("GET answered")
     }
 
     pub async fn post(&self, path: &str) -> reqwest::Response {
-        self.http.post(self.url(path)).send().await.expect("POST answered")
+        self.http
+            .post(self.url(path))
+            .send()
+            .await
+            .expect("POST answered")
     }
 
     pub fn signal(&self, signal: Signal) {
-        nix::sys::signal::kill(Pid::from_raw(self.child.id() as i32), signal).expect("signal the api");
+        nix::sys::signal::kill(Pid::from_raw(self.child.id() as i32), signal)
+            .expect("signal the api");
     }
 
     /// Waits for the process to exit (panics after `limit`: it hangs).
@@ -121,7 +137,10 @@ impl TestApi {
             if let Some(status) = self.child.try_wait().expect("wait for the api") {
                 return status;
             }
-            assert!(Instant::now() < deadline, "api still running after {limit:?}");
+            assert!(
+                Instant::now() < deadline,
+                "api still running after {limit:?}"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }

@@ -16,29 +16,48 @@ async fn one_json_log_line_per_request_with_its_id() {
         .expect("answered");
     assert_eq!(res.headers()["x-request-id"], "trace-me-123");
     let res = api.get("/nope").await;
-    let generated = res.headers()["x-request-id"].to_str().expect("ascii").to_owned();
+    let generated = res.headers()["x-request-id"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
     assert_eq!(generated.len(), 36, "a UUID when the caller sends none");
 
     let mut lines = Vec::new();
-    crate::helpers::eventually(std::time::Duration::from_secs(5), "request log lines", || {
-        lines = api
-            .log_events()
-            .into_iter()
-            .filter(|e| e["message"] == "request")
-            .collect::<Vec<Value>>();
-        let done = lines.len() >= 2;
-        async move { done }
-    })
+    crate::helpers::eventually(
+        std::time::Duration::from_secs(5),
+        "request log lines",
+        || {
+            lines = api
+                .log_events()
+                .into_iter()
+                .filter(|e| e["message"] == "request")
+                .collect::<Vec<Value>>();
+            let done = lines.len() >= 2;
+            async move { done }
+        },
+    )
     .await;
-    let first = lines.iter().find(|e| e["request_id"] == "trace-me-123").expect("logged");
+    let first = lines
+        .iter()
+        .find(|e| e["request_id"] == "trace-me-123")
+        .expect("logged");
     assert_eq!(first["method"], "GET");
     assert_eq!(first["path"], "/randoms");
     assert_eq!(first["status"], 200);
     assert!(first["latency_ms"].as_f64().is_some_and(|ms| ms >= 0.0));
     assert!(first["level"] == "INFO" && first["timestamp"].is_string());
-    let second = lines.iter().find(|e| e["request_id"] == generated.as_str()).expect("logged");
+    let second = lines
+        .iter()
+        .find(|e| e["request_id"] == generated.as_str())
+        .expect("logged");
     assert_eq!(second["status"], 404);
-    assert_eq!(lines.iter().filter(|e| e["request_id"] == "trace-me-123").count(), 1);
+    assert_eq!(
+        lines
+            .iter()
+            .filter(|e| e["request_id"] == "trace-me-123")
+            .count(),
+        1
+    );
 }
 
 #[tokio::test]
@@ -101,7 +120,12 @@ async fn openapi_describes_every_route_and_every_documented_operation_is_served(
     for (method, path) in &documented {
         let concrete = path.replace("{id}", "1");
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        let res = api.http.request(method.clone(), api.url(&concrete)).send().await.expect("answered");
+        let res = api
+            .http
+            .request(method.clone(), api.url(&concrete))
+            .send()
+            .await
+            .expect("answered");
         assert!(
             ![404, 405].contains(&res.status().as_u16()),
             "{method} {path} is documented but answers {}",

@@ -36,18 +36,25 @@ async fn a_database_outage_gives_fast_503s_and_recovery_without_restart() {
         .await
         .expect("join")
         .expect("restart PostgreSQL");
-    eventually(Duration::from_secs(30), "/ready after the database returns", || async {
-        api.http
-            .get(api.url("/ready"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-    })
+    eventually(
+        Duration::from_secs(30),
+        "/ready after the database returns",
+        || async {
+            api.http
+                .get(api.url("/ready"))
+                .send()
+                .await
+                .is_ok_and(|r| r.status() == 200)
+        },
+    )
     .await;
     let res = api.get("/randoms?limit=1").await;
     assert_eq!(res.status(), 200);
     let latest: Vec<domain::Random> = res.json().await.expect("list");
-    assert_eq!(latest[0].id, 101, "the row written before the outage survived");
+    assert_eq!(
+        latest[0].id, 101,
+        "the row written before the outage survived"
+    );
     assert_eq!(api.post("/randoms").await.status(), 201);
     drop(api);
     pg.stop().expect("stop");

@@ -16,7 +16,11 @@ async fn lists_the_latest_ten_newest_first() {
     let api = TestApi::spawn().await;
     let items = list(&api, "").await;
     let ids: Vec<i64> = items.iter().map(|r| r.id).collect();
-    assert_eq!(ids, (91..=100).rev().collect::<Vec<_>>(), "the seeded rows, newest first");
+    assert_eq!(
+        ids,
+        (91..=100).rev().collect::<Vec<_>>(),
+        "the seeded rows, newest first"
+    );
 }
 
 #[tokio::test]
@@ -55,7 +59,9 @@ async fn every_bad_limit_is_a_400_saying_why() {
 async fn an_empty_table_lists_as_an_empty_array_not_null() {
     let api = TestApi::spawn().await;
     let db = connect(&api.db_url).await;
-    db.batch_execute("DELETE FROM randoms").await.expect("empty the table");
+    db.batch_execute("DELETE FROM randoms")
+        .await
+        .expect("empty the table");
     let res = api.get("/randoms").await;
     assert_eq!(res.status(), 200);
     assert_eq!(res.text().await.expect("body"), "[]");
@@ -66,7 +72,10 @@ async fn post_creates_one_and_it_comes_first() {
     let api = TestApi::spawn().await;
     let res = api.post("/randoms").await;
     assert_eq!(res.status(), 201);
-    let location = res.headers()["location"].to_str().expect("ascii").to_owned();
+    let location = res.headers()["location"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
     let created: Random = res.json().await.expect("the created item");
     assert_eq!(created.id, 101);
     assert_eq!(location, format!("/randoms/{}", created.id));
@@ -83,7 +92,12 @@ async fn post_creates_one_and_it_comes_first() {
 #[tokio::test]
 async fn get_by_id_answers_404_for_what_does_not_exist() {
     let api = TestApi::spawn().await;
-    for path in ["/randoms/424242", "/randoms/abc", "/randoms/-1", "/randoms/99999999999999999999"] {
+    for path in [
+        "/randoms/424242",
+        "/randoms/abc",
+        "/randoms/-1",
+        "/randoms/99999999999999999999",
+    ] {
         let res = api.get(path).await;
         assert_eq!(res.status(), 404, "{path}");
         assert_eq!(json(res).await["error"], "not_found", "{path}");

@@ -30,7 +30,10 @@ async fn sigterm_drains_in_flight_requests_then_exits_zero() {
         .await;
 
         tx.rollback().await.expect("release the lock");
-        let res = in_flight.await.expect("join").expect("the in-flight POST is answered");
+        let res = in_flight
+            .await
+            .expect("join")
+            .expect("the in-flight POST is answered");
         assert_eq!(res.status(), 201, "{signal}");
         let created = json(res).await;
         assert_eq!(created["id"], 101);
@@ -60,21 +63,28 @@ async fn the_drain_is_bounded_by_the_shutdown_timeout() {
     api.signal(Signal::SIGTERM);
     let status = api.wait_exit(Duration::from_secs(20));
     assert!(status.success(), "exit {status}");
-    assert!(stuck.await.expect("join").is_err(), "the stuck request was cut off");
+    assert!(
+        stuck.await.expect("join").is_err(),
+        "the stuck request was cut off"
+    );
     tx.rollback().await.expect("rollback");
 }
 
 async fn until_an_insert_waits_on_a_lock(db_url: &str) {
     let watcher = connect(db_url).await;
-    crate::helpers::eventually(Duration::from_secs(10), "the POST waits on the lock", || async {
-        watcher
-            .query_one(
-                "SELECT count(*) FROM pg_stat_activity \
+    crate::helpers::eventually(
+        Duration::from_secs(10),
+        "the POST waits on the lock",
+        || async {
+            watcher
+                .query_one(
+                    "SELECT count(*) FROM pg_stat_activity \
                  WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO randoms%'",
-                &[],
-            )
-            .await
-            .is_ok_and(|row| row.get::<_, i64>(0) == 1)
-    })
+                    &[],
+                )
+                .await
+                .is_ok_and(|row| row.get::<_, i64>(0) == 1)
+        },
+    )
     .await;
 }
