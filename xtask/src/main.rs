@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: the project's automation, in Rust so it runs wherever cargo does.
 
 mod test;
+mod toolchain;
 
 use clap::{Parser, Subcommand};
 

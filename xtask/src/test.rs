@@ -4,6 +4,10 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
+use crate::toolchain;
+
+const WASM: &str = "wasm32-unknown-unknown";
+
 #[derive(clap::Args)]
 pub struct Args {
     /// Skip `cargo fmt --check` and clippy; run only the tests.
@@ -30,6 +34,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             ]),
         )?;
     }
+    // The SPA compiles `domain` to wasm: keep it free of anything that cannot.
+    toolchain::ensure_target(WASM)?;
+    step(
+        "domain for wasm",
+        cargo(&["check", "--package", "domain", "--target", WASM, "--locked"]),
+    )?;
     let mut test = cargo(&["test", "--workspace", "--locked"]);
     if !args.test_args.is_empty() {
         test.arg("--").args(&args.test_args);
