@@ -1,7 +1,9 @@
 //! `cargo xtask <command>`: the project's automation, in Rust so it runs wherever cargo does.
 
+mod project;
 mod test;
 mod toolchain;
+mod web;
 
 use clap::{Parser, Subcommand};
 
@@ -16,12 +18,15 @@ struct Cli {
 enum Command {
     /// Everything the project checks: formatting, clippy with warnings denied, all tests.
     Test(test::Args),
+    /// Build the SPA bundle: wasm, wasm-bindgen, wasm-opt, hashed names, .br/.gz.
+    Web(web::Args),
 }
 
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Test(args) => test::run(args),
+        Command::Web(args) => web::run(args),
     };
     if let Err(e) = result {
         eprintln!("xtask: {e:#}");

@@ -69,19 +69,30 @@ impl Application {
         self.port
     }
 
-    /// Serves until SIGTERM or SIGINT, then: `/ready` turns 503, no new connections are
-    /// accepted, in-flight requests finish (up to `SHUTDOWN_TIMEOUT_SECS`), the pool closes.
+    /// Serves until SIGTERM or SIGINT; see [`run_until`](Self::run_until).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let handle = self.server.handle();
-        let state = self.state.clone();
         let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
         let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-        let watcher = tokio::spawn(async move {
+        self.run_until(async move {
             let name = tokio::select! {
                 _ = term.recv() => "SIGTERM",
                 _ = int.recv() => "SIGINT",
             };
             tracing::info!(signal = name, "shutting down: draining in-flight requests");
+        })
+        .await
+    }
+
+    /// Serves until `shutdown` resolves, then: `/ready` turns 503, no new connections are
+    /// accepted, in-flight requests finish (up to `SHUTDOWN_TIMEOUT_SECS`), the pool closes.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()> + 'static,
+    ) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        let state = self.state.clone();
+        let watcher = actix_web::rt::spawn(async move {
+            shutdown.await;
             state.begin_shutdown();
             handle.stop(true).await;
         });

@@ -1,0 +1,126 @@
+//! A real headless Chromium behind chromedriver, each with a fresh profile, both stopped
+//! when dropped.
+
+use std::{
+    net::TcpListener,
+    path::PathBuf,
+    process::{Child, Command, Stdio},
+    time::{Duration, Instant},
+};
+
+use anyhow::{Context, bail};
+use fantoccini::{Client, ClientBuilder};
+
+/// What `.ci/run` installs: Debian's `chromium` and `chromium-driver`.
+const INSTALL_HINT: &str = "install Chromium and its WebDriver (Debian/Ubuntu: \
+     `apt-get install chromium chromium-driver`), or set CHROMEDRIVER and CHROMIUM";
+
+pub struct Browser {
+    pub client: Client,
+    driver: Child,
+    profile: PathBuf,
+}
+
+impl Browser {
+    pub async fn start() -> anyhow::Result<Self> {
+        let chromedriver = find("CHROMEDRIVER", &["chromedriver"]).context(INSTALL_HINT)?;
+        let chromium = find(
+            "CHROMIUM",
+            &["chromium", "chromium-browser", "google-chrome"],
+        )
+        .context(INSTALL_HINT)?;
+        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
+        let mut driver = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .with_context(|| format!("starting {}", chromedriver.display()))?;
+        let profile =
+            std::env::temp_dir().join(format!("e2e-chromium-{}-{port}", std::process::id()));
+        let client = match connect(port, &chromium, &profile).await {
+            Ok(client) => client,
+            Err(e) => {
+                let _ = driver.kill();
+                let _ = driver.wait();
+                return Err(e);
+            }
+        };
+        let browser = Self {
+            client,
+            driver,
+            profile,
+        };
+        browser.client.set_window_size(1024, 768).await?;
+        Ok(browser)
+    }
+
+    /// Closes the session and stops chromedriver (and with it Chromium).
+    pub async fn close(mut self) -> anyhow::Result<()> {
+        self.client.clone().close().await?;
+        self.stop_driver();
+        Ok(())
+    }
+
+    fn stop_driver(&mut self) {
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        self.stop_driver();
+    }
+}
+
+async fn connect(
+    port: u16,
+    chromium: &std::path::Path,
+    profile: &std::path::Path,
+) -> anyhow::Result<Client> {
+    let mut caps = serde_json::Map::new();
+    caps.insert(
+        "goog:chromeOptions".into(),
+        serde_json::json!({
+            "binary": chromium,
+            "args": [
+                "--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                "--disable-background-networking", "--disable-component-update",
+                "--disable-sync", "--no-first-run",
+                format!("--user-data-dir={}", profile.display()),
+            ],
+        }),
+    );
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    // chromedriver takes a moment to listen, and Chromium to start.
+    loop {
+        match ClientBuilder::native()
+            .capabilities(caps.clone())
+            .connect(&url)
+            .await
+        {
+            Ok(client) => return Ok(client),
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await
+            }
+            Err(e) => bail!("chromedriver on port {port} did not start a Chromium session: {e}"),
+        }
+    }
+}
+
+/// `$VAR` when set, else the first of `names` on `PATH`.
+fn find(var: &str, names: &[&str]) -> anyhow::Result<PathBuf> {
+    if let Some(path) = std::env::var_os(var) {
+        return Ok(PathBuf::from(path));
+    }
+    let paths = std::env::var_os("PATH").unwrap_or_default();
+    names
+        .iter()
+        .flat_map(|n| std::env::split_paths(&paths).map(move |dir| dir.join(n)))
+        .find(|p| p.is_file())
+        .with_context(|| format!("none of {names:?} found on PATH"))
+}

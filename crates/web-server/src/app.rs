@@ -1,0 +1,172 @@
+//! What each request gets: the route table and the responses. No I/O happens here, so a
+//! request is answered synchronously from memory.
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::{
+    Method, Request, Response, StatusCode,
+    header::{self, HeaderMap, HeaderValue, InvalidHeaderValue},
+};
+
+use crate::{
+    bundle::{Asset, Bundle},
+    config::ApiBaseUrl,
+    headers::{self, SecurityHeaders},
+    negotiate::{self, Encoding},
+    path,
+};
+
+pub type Body = Full<Bytes>;
+
+/// The served site: the bundle plus the generated `/config.json`, and the security headers.
+#[derive(Debug, Clone)]
+pub struct App {
+    bundle: Bundle,
+    security: SecurityHeaders,
+}
+
+impl App {
+    /// Publishes `api` as `/config.json` (one build serves every environment; it replaces a
+    /// `config.json` shipped in the bundle) and lets the page connect to its origin.
+    pub fn new(mut bundle: Bundle, api: &ApiBaseUrl) -> Result<Self, InvalidHeaderValue> {
+        let config = serde_json::json!({ "api_base_url": api.as_str() }).to_string();
+        let config = Asset::new(
+            "application/json",
+            headers::NO_CACHE,
+            Bytes::from(config),
+            None,
+            None,
+        );
+        if bundle.insert("config.json", config).is_some() {
+            tracing::warn!("the bundle's config.json is replaced by the generated one");
+        }
+        Ok(Self {
+            bundle,
+            security: SecurityHeaders::new(api.origin())?,
+        })
+    }
+
+    pub fn bundle(&self) -> &Bundle {
+        &self.bundle
+    }
+
+    /// The route table: the one place to add a route (a dev live-reload endpoint, say).
+    /// `/healthz` comes before the bundle, so a bundle file named `healthz` cannot shadow it.
+    pub fn respond<B>(&self, req: &Request<B>) -> Response<Body> {
+        let method = req.method();
+        let mut res = if method != Method::GET && method != Method::HEAD {
+            let mut res = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
+            res.headers_mut().insert(
+                header::ALLOW,
+                HeaderValue::from_static(headers::ALLOWED_METHODS),
+            );
+            res
+        } else if req.uri().path() == "/healthz" {
+            plain(StatusCode::OK, "ok")
+        } else {
+            self.static_file(req)
+        };
+        self.security.apply(res.headers_mut());
+        if method == Method::HEAD {
+            // Same headers, Content-Length included; no body.
+            *res.body_mut() = Body::default();
+        }
+        res
+    }
+
+    /// A bundle file; `index.html` for `/` and SPA navigations; 404 for a missing asset.
+    fn static_file<B>(&self, req: &Request<B>) -> Response<Body> {
+        let key = match path::to_key(req.uri().path()) {
+            Ok(key) => key,
+            Err(why) => return plain(StatusCode::BAD_REQUEST, format!("bad request: {why}\n")),
+        };
+        if key.is_empty() {
+            return respond_with(req, self.bundle.index(), false);
+        }
+        if let Some(asset) = self.bundle.get(&key) {
+            return respond_with(req, asset, false);
+        }
+        if path::is_navigation(&key) {
+            return respond_with(req, self.bundle.index(), false);
+        }
+        // `/x.js` is a missing asset, unless a browser navigates to it (`/users/jane.doe`).
+        let page = req
+            .headers()
+            .get(header::ACCEPT)
+            .is_some_and(|accept| negotiate::prefers_html(accept.as_bytes()));
+        if page {
+            return respond_with(req, self.bundle.index(), true);
+        }
+        let mut res = plain(StatusCode::NOT_FOUND, "not found\n");
+        res.headers_mut()
+            .insert(header::VARY, HeaderValue::from_static(headers::VARY_ACCEPT));
+        res
+    }
+}
+
+/// 200 with the representation `Accept-Encoding` picks, or 304 when the client has it.
+/// `vary_accept`: the answer depended on `Accept` (an SPA page for an asset-like path).
+fn respond_with<B>(req: &Request<B>, asset: &Asset, vary_accept: bool) -> Response<Body> {
+    let encoding = if asset.is_negotiable() {
+        let accept = req.headers().get(header::ACCEPT_ENCODING);
+        negotiate::choose_encoding(
+            accept.map(HeaderValue::as_bytes),
+            asset.br.is_some(),
+            asset.gzip.is_some(),
+        )
+    } else {
+        Encoding::Identity
+    };
+    let repr = asset.representation(encoding);
+
+    let mut fields = HeaderMap::with_capacity(16);
+    fields.insert(header::ETAG, repr.etag.clone());
+    fields.insert(header::CACHE_CONTROL, asset.cache_control.clone());
+    let vary = match (asset.is_negotiable(), vary_accept) {
+        (true, false) => Some(headers::VARY_ENCODING),
+        (true, true) => Some(headers::VARY_BOTH),
+        (false, true) => Some(headers::VARY_ACCEPT),
+        (false, false) => None,
+    };
+    if let Some(vary) = vary {
+        fields.insert(header::VARY, HeaderValue::from_static(vary));
+    }
+
+    let fresh = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .is_some_and(|tags| negotiate::none_match(tags.as_bytes(), repr.etag.as_bytes()));
+    if fresh {
+        return build(StatusCode::NOT_MODIFIED, fields, Bytes::new());
+    }
+
+    fields.insert(header::CONTENT_TYPE, asset.content_type.clone());
+    fields.insert(header::CONTENT_LENGTH, repr.content_length.clone());
+    if let Some(coding) = encoding.header_value() {
+        fields.insert(header::CONTENT_ENCODING, HeaderValue::from_static(coding));
+    }
+    build(StatusCode::OK, fields, repr.body.clone())
+}
+
+/// A short text answer that no cache keeps (errors, `/healthz`).
+fn plain(status: StatusCode, text: impl Into<Bytes>) -> Response<Body> {
+    let text = text.into();
+    let mut fields = HeaderMap::with_capacity(12);
+    fields.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    fields.insert(header::CONTENT_LENGTH, HeaderValue::from(text.len()));
+    fields.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(headers::NO_STORE),
+    );
+    build(status, fields, text)
+}
+
+fn build(status: StatusCode, fields: HeaderMap, body: Bytes) -> Response<Body> {
+    let mut res = Response::new(Full::new(body));
+    *res.status_mut() = status;
+    *res.headers_mut() = fields;
+    res
+}

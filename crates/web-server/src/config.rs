@@ -1,0 +1,182 @@
+//! Settings from defaults, an optional `CONFIG_FILE`, then the environment (`db::layered`).
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+use url::Url;
+
+/// Every variable the server reads. Keep in step with the README and the Kubernetes objects.
+pub const VARIABLES: &[&str] = &[
+    "WEB_HOST",
+    "WEB_PORT",
+    "WEB_ROOT",
+    "API_BASE_URL",
+    "LOG_FORMAT",
+    "RUST_LOG",
+    "CONFIG_FILE",
+];
+
+/// A setting that cannot be used; the message is one line that starts with the variable.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct ConfigError(String);
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[serde(try_from = "String")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
+impl TryFrom<String> for LogFormat {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        match value.as_str() {
+            "text" => Ok(Self::Text),
+            "json" => Ok(Self::Json),
+            _ => Err(format!("expected text or json, got {value:?}")),
+        }
+    }
+}
+
+/// Everything the server is configured with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub host: String,
+    pub port: u16,
+    /// The bundle directory; checked when the bundle is loaded.
+    pub root: PathBuf,
+    pub api_base_url: ApiBaseUrl,
+    pub log_format: LogFormat,
+}
+
+/// The variables as set, before the checks that need more than a type.
+#[derive(Deserialize)]
+struct Raw {
+    #[serde(default = "defaults::host")]
+    web_host: String,
+    #[serde(default = "defaults::port")]
+    web_port: u16,
+    #[serde(default = "defaults::root")]
+    web_root: PathBuf,
+    #[serde(default = "defaults::api_base_url")]
+    api_base_url: String,
+    #[serde(default)]
+    log_format: LogFormat,
+}
+
+mod defaults {
+    use std::path::PathBuf;
+
+    pub fn host() -> String {
+        "0.0.0.0".into()
+    }
+    pub fn port() -> u16 {
+        8080
+    }
+    pub fn root() -> PathBuf {
+        // Where `cargo xtask` puts the built SPA, relative to the workspace root.
+        "target/web/dist".into()
+    }
+    pub fn api_base_url() -> String {
+        "http://localhost:3080".into()
+    }
+}
+
+impl Settings {
+    /// Reads and checks everything; the error is one line naming the variable.
+    pub fn load() -> Result<Self, ConfigError> {
+        let raw: Raw = db::layered::load().map_err(ConfigError)?;
+        Ok(Self {
+            host: raw.web_host,
+            port: raw.web_port,
+            root: raw.web_root,
+            api_base_url: ApiBaseUrl::parse(&raw.api_base_url)?,
+            log_format: raw.log_format,
+        })
+    }
+}
+
+/// Where the SPA finds the API: published in `/config.json`, and its origin is the only
+/// one the Content-Security-Policy lets the page connect to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ApiBaseUrl {
+    url: String,
+    origin: String,
+}
+
+impl ApiBaseUrl {
+    /// Accepts an absolute `http` or `https` URL with a host and no credentials, query or
+    /// fragment (the SPA appends paths to it).
+    pub fn parse(value: &str) -> Result<Self, ConfigError> {
+        let fail = |why: &str| ConfigError(format!("API_BASE_URL: {why}, got {value:?}"));
+        let url = Url::parse(value)
+            .map_err(|e| fail(&format!("expected an absolute http(s) URL ({e})")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(fail("expected an http:// or https:// URL"));
+        }
+        if url.host().is_none() {
+            return Err(fail("expected a host"));
+        }
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(fail("credentials do not belong in a public URL"));
+        }
+        if url.query().is_some() || url.fragment().is_some() {
+            return Err(fail("expected no query or fragment"));
+        }
+        Ok(Self {
+            // As set, so the SPA sees exactly what the operator wrote.
+            url: value.to_owned(),
+            // scheme://host[:port], the port left out when it is the scheme's default.
+            origin: url.origin().ascii_serialization(),
+        })
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.url
+    }
+
+    pub fn origin(&self) -> &str {
+        &self.origin
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_origin_is_scheme_host_and_a_non_default_port() {
+        for (url, origin) in [
+            ("http://localhost:3080", "http://localhost:3080"),
+            ("https://api.example.com/v1/", "https://api.example.com"),
+            ("https://API.Example.com:443", "https://api.example.com"),
+            ("http://[::1]:3080/x", "http://[::1]:3080"),
+        ] {
+            let parsed = ApiBaseUrl::parse(url).expect(url);
+            assert_eq!(parsed.origin(), origin);
+            assert_eq!(parsed.as_str(), url);
+        }
+    }
+
+    #[test]
+    fn anything_but_an_absolute_http_url_is_refused_naming_the_variable() {
+        for bad in [
+            "",
+            "localhost:3080",
+            "/api",
+            "ftp://example.com",
+            "file:///etc/passwd",
+            "javascript:alert(1)",
+            "https://user:pw@example.com",
+            "https://example.com/?a=b",
+            "https://example.com/#x",
+        ] {
+            let err = ApiBaseUrl::parse(bad).expect_err(bad).to_string();
+            assert!(err.starts_with("API_BASE_URL: "), "{err}");
+            assert!(!err.contains('\n'), "{err}");
+        }
+    }
+}

@@ -1,0 +1,17 @@
+//! The static server for the SPA bundle.
+//!
+//! The bundle (content-hashed JS/wasm/CSS, `index.html`, their precompressed `.br`/`.gz`
+//! siblings) is read into memory at start ([`bundle`]); a request is validated
+//! ([`path`]), looked up, negotiated ([`negotiate`]) and answered with precomputed headers
+//! ([`app`], [`headers`]) by hyper ([`server`]). `main.rs` is a thin shell around
+//! [`server::run`]; tests and `cargo xtask dev` use [`server::build`] and [`server::serve`].
+
+pub mod app;
+pub mod bundle;
+pub mod config;
+pub mod headers;
+pub mod mime;
+pub mod negotiate;
+pub mod path;
+pub mod server;
+pub mod telemetry;

@@ -1,0 +1,8 @@
+//! Entry point: mount the app on `<body>`.
+
+mod api;
+mod app;
+
+fn main() {
+    leptos::mount::mount_to_body(app::App);
+}
