@@ -1,5 +1,6 @@
 //! `cargo xtask <command>`: the project's automation, in Rust so it runs wherever cargo does.
 
+mod dev;
 mod project;
 mod test;
 mod toolchain;
@@ -16,6 +17,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// The whole stack on this machine, rebuilt on change: PostgreSQL, migrator, API, SPA.
+    Dev(dev::Args),
     /// Everything the project checks: formatting, clippy with warnings denied, all tests.
     Test(test::Args),
     /// Build the SPA bundle: wasm, wasm-bindgen, wasm-opt, hashed names, .br/.gz.
@@ -25,6 +28,7 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Dev(args) => dev::run(args),
         Command::Test(args) => test::run(args),
         Command::Web(args) => web::run(args),
     };

@@ -93,23 +93,28 @@ impl Drop for RunningApi {
 }
 
 /// The ids and names the page shows, top to bottom, parsed from its `id : name` lines.
+/// Read in one script call: the list may re-render between two WebDriver calls.
 async fn shown(page: &Client) -> Vec<(i64, String)> {
-    let mut rows = Vec::new();
-    for li in page
-        .find_all(Locator::Css("#randoms li"))
+    let texts = page
+        .execute(
+            "return Array.from(document.querySelectorAll('#randoms li'), li => li.textContent)",
+            vec![],
+        )
         .await
-        .expect("list items")
-    {
-        let text = li.text().await.expect("text");
-        let (id, name) = text
-            .split_once(" : ")
-            .unwrap_or_else(|| panic!("`id : name`, got {text:?}"));
-        rows.push((
-            id.trim().parse().expect("numeric id"),
-            name.trim().to_owned(),
-        ));
-    }
-    rows
+        .expect("read the list");
+    let texts: Vec<String> = serde_json::from_value(texts).expect("a list of strings");
+    texts
+        .iter()
+        .map(|text| {
+            let (id, name) = text
+                .split_once(" : ")
+                .unwrap_or_else(|| panic!("`id : name`, got {text:?}"));
+            (
+                id.trim().parse().expect("numeric id"),
+                name.trim().to_owned(),
+            )
+        })
+        .collect()
 }
 
 async fn until<F, Fut>(what: &str, mut check: F)

@@ -69,6 +69,10 @@ impl LocalPg {
             }
         };
         fs::create_dir_all(&dir).map_err(Error::io(format!("create {}", dir.display())))?;
+        let dir = dir
+            .canonicalize()
+            .map_err(Error::io(format!("resolve {}", dir.display())))?;
+        run_as.check_reachable(&dir)?;
         fs::set_permissions(&dir, fs::Permissions::from_mode(0o700))
             .map_err(Error::io(format!("chmod {}", dir.display())))?;
         run_as.chown(&dir)?;
@@ -200,7 +204,10 @@ impl LocalPg {
         cmd.stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)
-            .current_dir(&self.dir);
+            .current_dir(&self.dir)
+            // Its own process group: a Ctrl-C meant for our terminal is not also a fast
+            // shutdown under running clients; the owner stops it, in order.
+            .process_group(0);
         self.run_as.apply(&mut cmd);
         // SAFETY: prctl is async-signal-safe. It runs after the uid switch (which would
         // clear it), so the server gets a fast-shutdown signal when the thread that

@@ -39,6 +39,34 @@ impl RunAs {
         }
     }
 
+    /// Fails with a way out when the server's user could not reach `dir` (as root, a
+    /// parent such as a `mktemp -d` directory or a home may be closed to others).
+    pub fn check_reachable(&self, dir: &std::path::Path) -> Result<()> {
+        use std::os::unix::fs::MetadataExt;
+        if !self.switch {
+            return Ok(());
+        }
+        for ancestor in dir.ancestors().skip(1) {
+            let Ok(meta) = std::fs::metadata(ancestor) else {
+                continue;
+            };
+            let mode = meta.mode();
+            let searchable = mode & 0o001 != 0
+                || (meta.uid() == self.uid.as_raw() && mode & 0o100 != 0)
+                || (meta.gid() == self.gid.as_raw() && mode & 0o010 != 0);
+            if !searchable {
+                return Err(Error::Other(format!(
+                    "PostgreSQL runs as an unprivileged user (uid {}), which cannot enter {}: \
+                     choose a data directory it can reach, or allow it in (chmod o+x {})",
+                    self.uid,
+                    ancestor.display(),
+                    ancestor.display()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     /// Hands a path we created over to the server's user.
     pub fn chown(&self, path: &std::path::Path) -> Result<()> {
         if self.switch {

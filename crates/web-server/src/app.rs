@@ -16,6 +16,9 @@ use crate::{
     path,
 };
 
+#[cfg(debug_assertions)]
+use crate::live_reload::LiveReload;
+
 pub type Body = Full<Bytes>;
 
 /// The served site: the bundle plus the generated `/config.json`, and the security headers.
@@ -23,6 +26,9 @@ pub type Body = Full<Bytes>;
 pub struct App {
     bundle: Bundle,
     security: SecurityHeaders,
+    /// Dev only: see [`App::with_live_reload`].
+    #[cfg(debug_assertions)]
+    live_reload: Option<LiveReload>,
 }
 
 impl App {
@@ -43,15 +49,28 @@ impl App {
         Ok(Self {
             bundle,
             security: SecurityHeaders::new(api.origin())?,
+            #[cfg(debug_assertions)]
+            live_reload: None,
         })
+    }
+
+    /// Dev only (`WEB_DEV_RELOAD=1`): serves the `/_dev/` routes and makes `index.html`
+    /// load the script that reloads the page when this server restarts.
+    #[cfg(debug_assertions)]
+    #[must_use]
+    pub fn with_live_reload(mut self, live_reload: LiveReload) -> Self {
+        let index = LiveReload::inject(self.bundle.index());
+        self.bundle.insert("index.html", index);
+        self.live_reload = Some(live_reload);
+        self
     }
 
     pub fn bundle(&self) -> &Bundle {
         &self.bundle
     }
 
-    /// The route table: the one place to add a route (a dev live-reload endpoint, say).
-    /// `/healthz` comes before the bundle, so a bundle file named `healthz` cannot shadow it.
+    /// The route table: the one place to add a route. `/healthz` and the dev routes come
+    /// before the bundle, so a bundle file cannot shadow them.
     pub fn respond<B>(&self, req: &Request<B>) -> Response<Body> {
         let method = req.method();
         let mut res = if method != Method::GET && method != Method::HEAD {
@@ -63,6 +82,8 @@ impl App {
             res
         } else if req.uri().path() == "/healthz" {
             plain(StatusCode::OK, "ok")
+        } else if let Some(res) = self.dev_route(req) {
+            res
         } else {
             self.static_file(req)
         };
@@ -72,6 +93,19 @@ impl App {
             *res.body_mut() = Body::default();
         }
         res
+    }
+
+    /// `/_dev/boot-id` and `/_dev/live-reload.js`, only while live reload is on; otherwise
+    /// those paths are ordinary ones (SPA page or 404).
+    #[cfg(debug_assertions)]
+    fn dev_route<B>(&self, req: &Request<B>) -> Option<Response<Body>> {
+        self.live_reload.as_ref()?.route(req)
+    }
+
+    /// A release build has no dev routes.
+    #[cfg(not(debug_assertions))]
+    fn dev_route<B>(&self, _req: &Request<B>) -> Option<Response<Body>> {
+        None
     }
 
     /// A bundle file; `index.html` for `/` and SPA navigations; 404 for a missing asset.
@@ -106,7 +140,11 @@ impl App {
 
 /// 200 with the representation `Accept-Encoding` picks, or 304 when the client has it.
 /// `vary_accept`: the answer depended on `Accept` (an SPA page for an asset-like path).
-fn respond_with<B>(req: &Request<B>, asset: &Asset, vary_accept: bool) -> Response<Body> {
+pub(crate) fn respond_with<B>(
+    req: &Request<B>,
+    asset: &Asset,
+    vary_accept: bool,
+) -> Response<Body> {
     let encoding = if asset.is_negotiable() {
         let accept = req.headers().get(header::ACCEPT_ENCODING);
         negotiate::choose_encoding(
@@ -149,7 +187,7 @@ fn respond_with<B>(req: &Request<B>, asset: &Asset, vary_accept: bool) -> Respon
 }
 
 /// A short text answer that no cache keeps (errors, `/healthz`).
-fn plain(status: StatusCode, text: impl Into<Bytes>) -> Response<Body> {
+pub(crate) fn plain(status: StatusCode, text: impl Into<Bytes>) -> Response<Body> {
     let text = text.into();
     let mut fields = HeaderMap::with_capacity(12);
     fields.insert(

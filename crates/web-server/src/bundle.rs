@@ -104,6 +104,18 @@ impl Asset {
         Self::new(mime::content_type(key), cache_control, identity, br, gzip)
     }
 
+    /// The same file (type, caching) with other content: identity only, since the stored
+    /// encodings would hold the old content; the ETag and length follow the new bytes.
+    pub fn with_identity(&self, identity: Bytes) -> Self {
+        Self {
+            content_type: self.content_type.clone(),
+            cache_control: self.cache_control.clone(),
+            identity: Representation::new(identity, Encoding::Identity),
+            br: None,
+            gzip: None,
+        }
+    }
+
     /// Stored in more than one encoding, so the answer depends on `Accept-Encoding`.
     pub fn is_negotiable(&self) -> bool {
         self.br.is_some() || self.gzip.is_some()

@@ -14,6 +14,8 @@ pub const VARIABLES: &[&str] = &[
     "LOG_FORMAT",
     "RUST_LOG",
     "CONFIG_FILE",
+    // Read by debug builds only; never set in the Kubernetes objects.
+    "WEB_DEV_RELOAD",
 ];
 
 /// A setting that cannot be used; the message is one line that starts with the variable.
@@ -96,6 +98,51 @@ impl Settings {
             api_base_url: ApiBaseUrl::parse(&raw.api_base_url)?,
             log_format: raw.log_format,
         })
+    }
+}
+
+/// Switches for development, read by debug builds only: a release build (`--release`)
+/// compiles none of this and ignores the variables. Kept out of [`Settings`], so code that
+/// builds a `Settings` by hand (tests, the e2e crate) is the same in both builds.
+#[cfg(debug_assertions)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DevSettings {
+    /// `WEB_DEV_RELOAD`: `1` on, `0` or unset off. See [`crate::live_reload`].
+    pub live_reload: bool,
+}
+
+#[cfg(debug_assertions)]
+impl DevSettings {
+    /// Reads the dev variables through the same layers as [`Settings::load`].
+    pub fn load() -> Result<Self, ConfigError> {
+        #[derive(Deserialize)]
+        struct Raw {
+            #[serde(default)]
+            web_dev_reload: Switch,
+        }
+        let raw: Raw = db::layered::load().map_err(ConfigError)?;
+        Ok(Self {
+            live_reload: raw.web_dev_reload.0,
+        })
+    }
+}
+
+/// `1` or `0`, nothing else: a typo must not silently mean off.
+#[cfg(debug_assertions)]
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(try_from = "String")]
+struct Switch(bool);
+
+#[cfg(debug_assertions)]
+impl TryFrom<String> for Switch {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        match value.as_str() {
+            "1" => Ok(Self(true)),
+            "0" => Ok(Self(false)),
+            _ => Err(format!("expected 1 (on) or 0 (off), got {value:?}")),
+        }
     }
 }
 

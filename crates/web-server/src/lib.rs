@@ -5,11 +5,15 @@
 //! ([`path`]), looked up, negotiated ([`negotiate`]) and answered with precomputed headers
 //! ([`app`], [`headers`]) by hyper ([`server`]). `main.rs` is a thin shell around
 //! [`server::run`]; tests and `cargo xtask dev` use [`server::build`] and [`server::serve`].
+//! Debug builds alone have [`live_reload`], which `cargo xtask dev` turns on
+//! (`WEB_DEV_RELOAD=1`) so the open page reloads when the server restarts.
 
 pub mod app;
 pub mod bundle;
 pub mod config;
 pub mod headers;
+#[cfg(debug_assertions)]
+pub mod live_reload;
 pub mod mime;
 pub mod negotiate;
 pub mod path;

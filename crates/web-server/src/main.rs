@@ -1,19 +1,31 @@
 use std::process::ExitCode;
 
-use web_server::{config::Settings, server, telemetry};
+#[cfg(debug_assertions)]
+use web_server::config::DevSettings;
+use web_server::config::{ConfigError, Settings};
+use web_server::{server, telemetry};
 
 #[tokio::main]
 async fn main() -> ExitCode {
     let settings = match Settings::load() {
         Ok(settings) => settings,
-        Err(e) => {
-            eprintln!("web-server: {e}");
-            return ExitCode::FAILURE;
-        }
+        Err(e) => return refuse(&e),
+    };
+    // Debug builds only (`cargo xtask dev`): a release build neither has nor reads them.
+    #[cfg(debug_assertions)]
+    let dev = match DevSettings::load() {
+        Ok(dev) => dev,
+        Err(e) => return refuse(&e),
     };
     // Held to the end: dropping it flushes the queued log lines.
     let _logs = telemetry::init(settings.log_format);
-    match run(settings).await {
+    #[cfg(debug_assertions)]
+    let served = server::run(settings, dev).await;
+    #[cfg(not(debug_assertions))]
+    let served = server::run(settings).await;
+    // The library's errors already lead with the variable to fix; anyhow's `{:#}` adds
+    // their causes on the same line.
+    match served.map_err(anyhow::Error::from) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
@@ -23,8 +35,8 @@ async fn main() -> ExitCode {
     }
 }
 
-async fn run(settings: Settings) -> anyhow::Result<()> {
-    // The library's errors already lead with the variable to fix.
-    server::run(settings).await?;
-    Ok(())
+/// A setting that cannot be used: one line on stderr, before any logging starts.
+fn refuse(e: &ConfigError) -> ExitCode {
+    eprintln!("web-server: {e}");
+    ExitCode::FAILURE
 }

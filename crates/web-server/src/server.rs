@@ -20,6 +20,8 @@ use crate::{
     bundle::{Bundle, BundleError},
     config::Settings,
 };
+#[cfg(debug_assertions)]
+use crate::{config::DevSettings, live_reload::LiveReload};
 
 /// After a signal, connections get this long to finish what they are sending; inside
 /// Kubernetes' default 30 s grace period.
@@ -48,9 +50,23 @@ pub fn build(settings: &Settings) -> Result<App, StartError> {
 }
 
 /// The binary's whole life: build, listen on `WEB_HOST:WEB_PORT`, serve until SIGTERM or
-/// SIGINT, drain, return.
-pub async fn run(settings: Settings) -> Result<(), StartError> {
+/// SIGINT, drain, return. Debug builds take the dev switches too.
+pub async fn run(
+    settings: Settings,
+    #[cfg(debug_assertions)] dev: DevSettings,
+) -> Result<(), StartError> {
     let app = build(&settings)?;
+    #[cfg(debug_assertions)]
+    let app = if dev.live_reload {
+        let live_reload = LiveReload::new();
+        tracing::info!(
+            boot_id = live_reload.boot_id(),
+            "live reload on (WEB_DEV_RELOAD=1): the page reloads when this server restarts"
+        );
+        app.with_live_reload(live_reload)
+    } else {
+        app
+    };
     let addr = format!("{}:{}", settings.host, settings.port);
     let listener = TcpListener::bind((settings.host.as_str(), settings.port))
         .await

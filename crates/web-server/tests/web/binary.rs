@@ -4,7 +4,7 @@ use nix::sys::signal::Signal;
 
 use crate::helpers::{Site, TempDir, TestBinary, request, run_to_exit};
 
-fn assert_one_line_naming(env: &[(&str, &str)], var: &str) -> String {
+pub fn assert_one_line_naming(env: &[(&str, &str)], var: &str) -> String {
     let (status, stderr) = run_to_exit(env);
     assert_eq!(status.code(), Some(1), "{env:?}: {stderr}");
     let lines: Vec<&str> = stderr.lines().collect();

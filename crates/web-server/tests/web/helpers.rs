@@ -14,7 +14,10 @@ use std::{
 
 use nix::{sys::signal::Signal, unistd::Pid};
 use serde_json::Value;
-use web_server::config::{ApiBaseUrl, LogFormat, Settings};
+use web_server::{
+    app::App,
+    config::{ApiBaseUrl, LogFormat, Settings},
+};
 
 /// Bounds every socket read, so a hang fails the test instead of stalling it.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -195,6 +198,17 @@ pub const API_ORIGIN: &str = "https://api.example.com:8443";
 
 impl TestServer {
     pub fn start() -> Self {
+        Self::start_with(|app| app)
+    }
+
+    /// With the dev live-reload channel on, as `WEB_DEV_RELOAD=1` turns it on.
+    #[cfg(debug_assertions)]
+    pub fn start_live_reload() -> Self {
+        Self::start_with(|app| app.with_live_reload(web_server::live_reload::LiveReload::new()))
+    }
+
+    /// The server for a fresh [`Site`], its [`App`] passed through `setup` first.
+    pub fn start_with(setup: impl FnOnce(App) -> App) -> Self {
         let site = Site::new();
         let settings = Settings {
             host: "127.0.0.1".into(),
@@ -203,7 +217,7 @@ impl TestServer {
             api_base_url: ApiBaseUrl::parse(API_BASE_URL).expect("a valid URL"),
             log_format: LogFormat::Text,
         };
-        let app = web_server::server::build(&settings).expect("the bundle loads");
+        let app = setup(web_server::server::build(&settings).expect("the bundle loads"));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
         let addr = listener.local_addr().expect("addr");

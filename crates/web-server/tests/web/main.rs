@@ -4,6 +4,7 @@
 
 mod binary;
 mod helpers;
+mod live_reload;
 mod negotiation;
 mod serving;
 mod traversal;

@@ -1,0 +1,197 @@
+//! Dev-only live reload: `cargo xtask dev` restarts this server when the SPA is rebuilt
+//! (the bundle lives in memory), and the open page must then reload by itself.
+//!
+//! Each process draws a boot id; the page polls it and reloads when it changes, so a
+//! restart is the whole signal: no socket to keep open, nothing to watch here. Compiled
+//! in debug builds only (`lib.rs`), and used only with `WEB_DEV_RELOAD=1`.
+
+use std::{
+    hash::{BuildHasher, RandomState},
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+use bytes::Bytes;
+use hyper::{Request, Response, StatusCode};
+
+use crate::{
+    app::{self, Body},
+    bundle::Asset,
+    headers,
+};
+
+/// Answers the boot id, as `text/plain`.
+pub const BOOT_ID_PATH: &str = "/_dev/boot-id";
+/// The polling script that `index.html` loads.
+pub const SCRIPT_PATH: &str = "/_dev/live-reload.js";
+/// What goes into `index.html`. Same-origin, so the CSP (`script-src 'self'`,
+/// `connect-src 'self'`) allows the script and its polls as it stands.
+pub const SCRIPT_TAG: &str = r#"<script type="module" src="/_dev/live-reload.js"></script>"#;
+
+/// Polls on a timer rather than holding a connection open: a restart then needs no
+/// reconnect logic, and a failed poll (the server is down for a moment) is simply retried.
+const SCRIPT: &str = r#"// Dev only (WEB_DEV_RELOAD=1): reloads this page when the web server restarts.
+const INTERVAL_MS = 500;
+let first = null;
+
+async function poll() {
+  try {
+    const res = await fetch("/_dev/boot-id", { cache: "no-store" });
+    if (res.ok) {
+      const id = (await res.text()).trim();
+      if (first === null) {
+        first = id;
+      } else if (id !== first) {
+        location.reload();
+        return;
+      }
+    }
+  } catch {
+    // The server is restarting: try again at the next tick.
+  }
+  setTimeout(poll, INTERVAL_MS);
+}
+
+poll();
+"#;
+
+/// The dev routes and this process's boot id.
+#[derive(Debug, Clone)]
+pub struct LiveReload {
+    boot_id: Bytes,
+    script: Asset,
+}
+
+impl Default for LiveReload {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl LiveReload {
+    /// Draws a new boot id: the time and pid, hashed with the process's random
+    /// `RandomState` keys, so two starts (or two servers in one test process) differ.
+    pub fn new() -> Self {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        let hash = RandomState::new().hash_one((nanos, std::process::id()));
+        Self {
+            boot_id: Bytes::from(format!("{hash:016x}")),
+            script: Asset::new(
+                "text/javascript; charset=utf-8",
+                // Always fetched fresh: a stale copy would outlive a change to this file.
+                headers::NO_STORE,
+                Bytes::from_static(SCRIPT.as_bytes()),
+                None,
+                None,
+            ),
+        }
+    }
+
+    pub fn boot_id(&self) -> &str {
+        std::str::from_utf8(&self.boot_id).expect("hex is UTF-8")
+    }
+
+    /// The answer for a dev route, or `None` for any other path.
+    pub fn route<B>(&self, req: &Request<B>) -> Option<Response<Body>> {
+        match req.uri().path() {
+            BOOT_ID_PATH => Some(app::plain(StatusCode::OK, self.boot_id.clone())),
+            SCRIPT_PATH => Some(app::respond_with(req, &self.script, false)),
+            _ => None,
+        }
+    }
+
+    /// `index` with [`SCRIPT_TAG`] before its first `</head>` (any case), or at the end
+    /// without one. The precompressed encodings are dropped rather than regenerated (this
+    /// is for a local browser), so no `Accept-Encoding` gets the page without the tag; the
+    /// ETag follows the new bytes.
+    pub fn inject(index: &Asset) -> Asset {
+        let html = &index.identity.body;
+        let at = html
+            .windows(7)
+            .position(|w| w.eq_ignore_ascii_case(b"</head>"))
+            .unwrap_or(html.len());
+        let mut out = Vec::with_capacity(html.len() + SCRIPT_TAG.len());
+        out.extend_from_slice(&html[..at]);
+        out.extend_from_slice(SCRIPT_TAG.as_bytes());
+        out.extend_from_slice(&html[at..]);
+        index.with_identity(Bytes::from(out))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn page(html: &str) -> Asset {
+        Asset::new(
+            "text/html; charset=utf-8",
+            headers::NO_CACHE,
+            Bytes::from(html.to_owned()),
+            Some(Bytes::from_static(b"br")),
+            Some(Bytes::from_static(b"gz")),
+        )
+    }
+
+    fn injected(html: &str) -> String {
+        let asset = LiveReload::inject(&page(html));
+        assert!(
+            asset.br.is_none() && asset.gzip.is_none(),
+            "stale encodings kept"
+        );
+        String::from_utf8(asset.identity.body.to_vec()).expect("UTF-8")
+    }
+
+    #[test]
+    fn the_tag_goes_before_the_first_head_end_or_at_the_end() {
+        assert_eq!(
+            injected("<html><head><title>t</title></head><body></body></html></head>"),
+            format!("<html><head><title>t</title>{SCRIPT_TAG}</head><body></body></html></head>")
+        );
+        assert_eq!(
+            injected("<HTML><HEAD></HEAD></HTML>"),
+            format!("<HTML><HEAD>{SCRIPT_TAG}</HEAD></HTML>")
+        );
+        assert_eq!(
+            injected("<p>no head</p>"),
+            format!("<p>no head</p>{SCRIPT_TAG}")
+        );
+        assert_eq!(injected(""), SCRIPT_TAG);
+    }
+
+    #[test]
+    fn the_etag_follows_the_injected_bytes() {
+        let plain = page("<head></head>");
+        let asset = LiveReload::inject(&plain);
+        assert_ne!(asset.identity.etag, plain.identity.etag);
+        assert_eq!(
+            asset.identity.content_length,
+            hyper::header::HeaderValue::from(asset.identity.body.len())
+        );
+        assert_eq!(asset.content_type, plain.content_type);
+        assert_eq!(asset.cache_control, plain.cache_control);
+    }
+
+    #[test]
+    fn each_start_draws_a_different_hex_boot_id() {
+        let (a, b) = (LiveReload::new(), LiveReload::new());
+        assert_ne!(a.boot_id(), b.boot_id());
+        for id in [a.boot_id(), b.boot_id()] {
+            assert_eq!(id.len(), 16, "{id}");
+            assert!(id.bytes().all(|c| c.is_ascii_hexdigit()), "{id}");
+        }
+    }
+
+    #[test]
+    fn the_script_polls_without_cache_and_reloads_on_a_new_id() {
+        for needle in [
+            BOOT_ID_PATH,
+            r#"cache: "no-store""#,
+            "location.reload()",
+            "500",
+        ] {
+            assert!(SCRIPT.contains(needle), "{needle}");
+        }
+        assert!(SCRIPT_TAG.contains(SCRIPT_PATH));
+    }
+}

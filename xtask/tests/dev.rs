@@ -1,0 +1,276 @@
+//! `cargo xtask dev` for real: free ports, its own data directory, a POST, a rebuild on a
+//! file change, Ctrl-C (SIGINT), nothing left behind, and the data still there next time.
+
+use std::{
+    io::{BufRead, BufReader},
+    net::{TcpListener, TcpStream},
+    path::{Path, PathBuf},
+    process::{Child, Command, Stdio},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use nix::{
+    sys::signal::{Signal, kill},
+    unistd::Pid,
+};
+
+/// Generous: the first start may compile the binaries and the bundle.
+const START: Duration = Duration::from_secs(900);
+const REBUILD: Duration = Duration::from_secs(600);
+
+struct Dev {
+    child: Child,
+    lines: Arc<Mutex<Vec<String>>>,
+}
+
+impl Dev {
+    fn start(api: u16, web: u16, data: &Path) -> Self {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args([
+                "dev",
+                "--api-port",
+                &api.to_string(),
+                "--web-port",
+                &web.to_string(),
+            ])
+            .arg("--data-dir")
+            .arg(data)
+            .env_remove("DATABASE_URL")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start cargo xtask dev");
+        let lines = Arc::new(Mutex::new(Vec::new()));
+        for stream in [
+            Box::new(child.stdout.take().expect("piped")) as Box<dyn std::io::Read + Send>,
+            Box::new(child.stderr.take().expect("piped")),
+        ] {
+            let sink = lines.clone();
+            std::thread::spawn(move || {
+                for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                    eprintln!("[dev] {line}");
+                    sink.lock().expect("lock").push(line);
+                }
+            });
+        }
+        let dev = Self { child, lines };
+        dev.until("the stack is ready", START, || dev.saw("ready in"));
+        dev
+    }
+
+    fn saw(&self, needle: &str) -> bool {
+        self.lines
+            .lock()
+            .expect("lock")
+            .iter()
+            .any(|l| l.contains(needle))
+    }
+
+    fn until(&self, what: &str, limit: Duration, mut check: impl FnMut() -> bool) {
+        let deadline = Instant::now() + limit;
+        while !check() {
+            assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    /// Ctrl-C, then the processes it ran, all gone.
+    fn interrupt_and_check_clean(mut self, ports: &[u16]) {
+        let descendants = descendants(self.child.id());
+        assert!(
+            descendants.len() >= 3,
+            "api, web-server and postgres run: {descendants:?}"
+        );
+        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGINT).expect("SIGINT");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let status = loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                break status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "xtask dev still running 60 s after SIGINT"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        assert!(status.success(), "exit status {status}");
+        let left: Vec<u32> = descendants.into_iter().filter(|pid| alive(*pid)).collect();
+        assert!(left.is_empty(), "processes left behind: {left:?}");
+        for port in ports {
+            assert!(
+                TcpStream::connect(("127.0.0.1", *port)).is_err(),
+                "port {port} still open"
+            );
+        }
+    }
+}
+
+impl Drop for Dev {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Every process below `root`, from /proc.
+fn descendants(root: u32) -> Vec<u32> {
+    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
+        .expect("/proc")
+        .flatten()
+        .filter_map(|e| {
+            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
+            let ppid = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            Some((pid, ppid))
+        })
+        .collect();
+    let mut found = vec![root];
+    let mut i = 0;
+    while i < found.len() {
+        let parent = found[i];
+        found.extend(
+            parents
+                .iter()
+                .filter(|(_, pp)| *pp == parent)
+                .map(|(p, _)| *p),
+        );
+        i += 1;
+    }
+    found.remove(0);
+    found
+}
+
+fn alive(pid: u32) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+        stat.rsplit_once(')')
+            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
+    })
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port()
+}
+
+fn get(url: &str) -> Option<(u16, String)> {
+    let mut res = ureq::get(url)
+        .config()
+        .http_status_as_error(false)
+        .build()
+        .call()
+        .ok()?;
+    let status = res.status().as_u16();
+    Some((status, res.body_mut().read_to_string().unwrap_or_default()))
+}
+
+/// Puts a file back as it was, even if the test fails.
+struct Restore {
+    path: PathBuf,
+    original: Vec<u8>,
+}
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let _ = std::fs::write(&self.path, &self.original);
+    }
+}
+
+fn stylesheet(web: u16) -> Option<String> {
+    let (_, index) = get(&format!("http://127.0.0.1:{web}/"))?;
+    let href = index.split("href=\"/").find_map(|rest| {
+        let name = rest.split('"').next()?;
+        name.ends_with(".css").then(|| name.to_owned())
+    })?;
+    get(&format!("http://127.0.0.1:{web}/{href}")).map(|(_, css)| css)
+}
+
+#[test]
+fn dev_runs_the_stack_rebuilds_on_change_and_stops_cleanly() {
+    let data = std::env::temp_dir().join(format!("xtask-dev-test-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&data);
+    let (api, web) = (free_port(), free_port());
+
+    let dev = Dev::start(api, web, &data);
+    let (status, page) = get(&format!("http://127.0.0.1:{web}/")).expect("the SPA answers");
+    assert_eq!(status, 200);
+    assert!(
+        page.contains("/_dev/live-reload.js"),
+        "dev serves the live-reload script: {page}"
+    );
+    assert_eq!(
+        get(&format!("http://127.0.0.1:{api}/ready")).map(|r| r.0),
+        Some(200)
+    );
+    let mut res = ureq::post(&format!("http://127.0.0.1:{api}/randoms"))
+        .send_empty()
+        .expect("POST");
+    assert_eq!(res.status().as_u16(), 201);
+    let created: serde_json::Value =
+        serde_json::from_str(&res.body_mut().read_to_string().expect("body")).expect("json");
+    let id = created["id"].as_i64().expect("an id");
+
+    // A change under web/ rebuilds the bundle and restarts the static server.
+    let css = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/style.css");
+    let original = std::fs::read(&css).expect("read style.css");
+    let restore = Restore {
+        path: css.clone(),
+        original: original.clone(),
+    };
+    let marker = format!("/* xtask dev test {} */", std::process::id());
+    std::fs::write(
+        &css,
+        [original.as_slice(), b"\n", marker.as_bytes(), b"\n"].concat(),
+    )
+    .expect("edit");
+    dev.until("the edited stylesheet is served", REBUILD, || {
+        stylesheet(web).is_some_and(|c| c.contains(&marker))
+    });
+    drop(restore);
+    dev.until("the restored stylesheet is served", REBUILD, || {
+        stylesheet(web).is_some_and(|c| !c.contains(&marker))
+    });
+    dev.until("the rebuild settles", REBUILD, || {
+        dev.lines
+            .lock()
+            .expect("lock")
+            .iter()
+            .filter(|l| l.contains("Web updated in"))
+            .count()
+            >= 2
+    });
+
+    let db_port: u16 = dev
+        .lines
+        .lock()
+        .expect("lock")
+        .iter()
+        .find_map(|l| {
+            l.split("@127.0.0.1:")
+                .nth(1)?
+                .split('/')
+                .next()?
+                .parse()
+                .ok()
+        })
+        .expect("the db URL is printed");
+    dev.interrupt_and_check_clean(&[api, web, db_port]);
+
+    // The data survives a restart.
+    let dev = Dev::start(api, web, &data);
+    let (status, _) =
+        get(&format!("http://127.0.0.1:{api}/randoms/{id}")).expect("the API answers");
+    assert_eq!(status, 200, "row {id} survived the restart");
+    dev.interrupt_and_check_clean(&[api, web]);
+    let _ = std::fs::remove_dir_all(&data);
+}
