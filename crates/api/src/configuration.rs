@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use db::{DbSettings, PoolSettings};
 use serde::{Deserialize, Deserializer};
+pub use telemetry::LogFormat;
 
 /// Every variable the API reads, besides the database ones in [`DbSettings`] and `RUST_LOG`.
 /// Keep in step with the README's table and the Kubernetes ConfigMap.
@@ -24,26 +25,6 @@ pub const VARIABLES: &[&str] = &[
     "RUST_LOG",
     "CONFIG_FILE",
 ];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(try_from = "String")]
-pub enum LogFormat {
-    #[default]
-    Text,
-    Json,
-}
-
-impl TryFrom<String> for LogFormat {
-    type Error = String;
-
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        match value.as_str() {
-            "text" => Ok(Self::Text),
-            "json" => Ok(Self::Json),
-            _ => Err(format!("expected text or json, got {value:?}")),
-        }
-    }
-}
 
 /// Everything the API is configured with.
 #[derive(Debug, Clone)]

@@ -4,14 +4,14 @@ use api::{configuration::Settings, startup::Application, telemetry};
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    let settings = match Settings::load() {
-        Ok(settings) => settings,
-        Err(e) => {
-            eprintln!("api: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    telemetry::init(settings.server.log_format);
+    let settings =
+        match Settings::load().and_then(|s| telemetry::init(s.server.log_format).map(|()| s)) {
+            Ok(settings) => settings,
+            Err(e) => {
+                eprintln!("api: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
     let result = match Application::build(settings) {
         Ok(app) => app.run_until_stopped().await,
         Err(e) => Err(e),

@@ -7,8 +7,8 @@ use anyhow::anyhow;
 use clap::{Parser, Subcommand};
 use db::DbSettings;
 use serde::Deserialize;
+use telemetry::LogFormat;
 use tracing::info;
-use tracing_subscriber::{EnvFilter, fmt};
 
 /// Applies, reverts and reports the database schema. Configured like the API: DATABASE_URL
 /// (or DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASS, DB_SSL_MODE), MIGRATE_WAIT_SECS,
@@ -45,38 +45,29 @@ struct Settings {
     /// How long to wait for the database to accept connections.
     #[serde(default = "default_wait_secs")]
     migrate_wait_secs: u64,
-    /// `text` or `json`; parsed after loading so the error names the variable.
-    log_format: Option<String>,
-    /// tracing's filter syntax. The default leaves out refinery's duplicates of our lines
-    /// and the server's notices (`relation ... already exists, skipping`).
-    rust_log: Option<String>,
+    /// `LOG_FORMAT`: `text` or `json`.
+    #[serde(default)]
+    log_format: LogFormat,
 }
 
 fn default_wait_secs() -> u64 {
     60
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum LogFormat {
-    Text,
-    Json,
-}
-
-impl Settings {
-    fn log_format(&self) -> anyhow::Result<LogFormat> {
-        match self.log_format.as_deref().map(str::trim) {
-            None | Some("" | "text") => Ok(LogFormat::Text),
-            Some("json") => Ok(LogFormat::Json),
-            Some(other) => Err(anyhow!("LOG_FORMAT: expected text or json, got {other:?}")),
-        }
-    }
-}
-
 /// Runs one command to completion.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let settings: Settings = db::layered::load().map_err(|e| anyhow!(e))?;
     let db: DbSettings = db::layered::load().map_err(|e| anyhow!(e))?;
-    init_logging(settings.log_format()?, settings.rust_log.as_deref())?;
+    // Logs go to stderr: stdout is for `status`'s table. The default leaves out refinery's
+    // duplicates of our lines and the server's notices (`relation ... already exists`).
+    let filter =
+        telemetry::filter("info,refinery_core=warn,tokio_postgres=warn").map_err(|e| anyhow!(e))?;
+    telemetry::init(
+        settings.log_format,
+        filter,
+        std::io::stderr,
+        std::io::stderr().is_terminal(),
+    );
     // A malformed DATABASE_URL is reported as such, not as a connection failure.
     db.pg_config(Duration::from_secs(1))?;
 
@@ -103,28 +94,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status => print!("{}", crate::status(&client).await?),
     }
     Ok(())
-}
-
-/// Logs go to stderr: stdout is for `status`'s table.
-fn init_logging(format: LogFormat, filter: Option<&str>) -> anyhow::Result<()> {
-    // The parse error's message already includes its cause: no context chain.
-    let filter =
-        EnvFilter::try_new(filter.unwrap_or("info,refinery_core=warn,tokio_postgres=warn"))
-            .map_err(|e| anyhow!("RUST_LOG: {e}"))?;
-    let builder = fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal());
-    let installed = match format {
-        LogFormat::Json => builder
-            .json()
-            .flatten_event(true)
-            .with_current_span(false)
-            .with_span_list(false)
-            .try_init(),
-        LogFormat::Text => builder.try_init(),
-    };
-    installed.map_err(|e| anyhow!("installing the logger: {e}"))
 }
 
 #[cfg(test)]

@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 
 use serde::Deserialize;
+pub use telemetry::LogFormat;
 use url::Url;
 
 /// Every variable the server reads. Keep in step with the README and the Kubernetes objects.
@@ -22,26 +23,6 @@ pub const VARIABLES: &[&str] = &[
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct ConfigError(String);
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
-#[serde(try_from = "String")]
-pub enum LogFormat {
-    #[default]
-    Text,
-    Json,
-}
-
-impl TryFrom<String> for LogFormat {
-    type Error = String;
-
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        match value.as_str() {
-            "text" => Ok(Self::Text),
-            "json" => Ok(Self::Json),
-            _ => Err(format!("expected text or json, got {value:?}")),
-        }
-    }
-}
 
 /// Everything the server is configured with.
 #[derive(Debug, Clone)]

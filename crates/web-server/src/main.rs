@@ -18,7 +18,13 @@ async fn main() -> ExitCode {
         Err(e) => return refuse(&e),
     };
     // Held to the end: dropping it flushes the queued log lines.
-    let _logs = telemetry::init(settings.log_format);
+    let _logs = match telemetry::init(settings.log_format) {
+        Ok(guard) => guard,
+        Err(e) => {
+            eprintln!("web-server: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
     #[cfg(debug_assertions)]
     let served = server::run(settings, dev).await;
     #[cfg(not(debug_assertions))]

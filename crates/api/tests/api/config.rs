@@ -11,6 +11,7 @@ fn a_bad_value_exits_non_zero_with_one_line_naming_the_variable() {
         ("SHUTDOWN_TIMEOUT_SECS", "-5"),
         ("LOG_FORMAT", "xml"),
         ("CORS_ALLOWED_ORIGINS", "localhost:8080"),
+        ("RUST_LOG", "api=loud"),
     ] {
         let (status, stderr) = run_to_exit(&[(var, value)]);
         assert!(!status.success(), "{var}={value} was accepted");
