@@ -3,12 +3,17 @@
 
 use std::{
     net::TcpListener,
+    os::unix::process::CommandExt,
     path::PathBuf,
     process::{Child, Command, Stdio},
     time::{Duration, Instant},
 };
 
 use anyhow::{Context, bail};
+use nix::{
+    sys::signal::{Signal, killpg},
+    unistd::Pid,
+};
 use fantoccini::{Client, ClientBuilder};
 
 /// What `.ci/run` installs: Debian's `chromium` and `chromium-driver`.
@@ -35,6 +40,9 @@ impl Browser {
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
+            // Chromium inherits the group, so stopping the group stops the browser even
+            // when the session never closed (a failed test).
+            .process_group(0)
             .spawn()
             .with_context(|| format!("starting {}", chromedriver.display()))?;
         let profile =
@@ -42,8 +50,7 @@ impl Browser {
         let client = match connect(port, &chromium, &profile).await {
             Ok(client) => client,
             Err(e) => {
-                let _ = driver.kill();
-                let _ = driver.wait();
+                stop_group(&mut driver);
                 return Err(e);
             }
         };
@@ -64,8 +71,7 @@ impl Browser {
     }
 
     fn stop_driver(&mut self) {
-        let _ = self.driver.kill();
-        let _ = self.driver.wait();
+        stop_group(&mut self.driver);
         let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
@@ -110,6 +116,12 @@ async fn connect(
             Err(e) => bail!("chromedriver on port {port} did not start a Chromium session: {e}"),
         }
     }
+}
+
+/// Kills chromedriver and everything it started.
+fn stop_group(driver: &mut Child) {
+    let _ = killpg(Pid::from_raw(driver.id() as i32), Signal::SIGKILL);
+    let _ = driver.wait();
 }
 
 /// `$VAR` when set, else the first of `names` on `PATH`.
