@@ -133,36 +133,7 @@ struct Stack {
 impl Stack {
     fn apply(&mut self, change: Change, stop: &AtomicBool) {
         let started = Instant::now();
-        let result = match change {
-            Change::Migrations => {
-                self.out.dev("migrations changed: rebuilding the migrator");
-                self.cargo_build(&["migrator"]).and_then(|ok| {
-                    if ok {
-                        self.migrate().map(|()| true)
-                    } else {
-                        Ok(false)
-                    }
-                })
-            }
-            Change::Api => {
-                self.out.dev("api changed: rebuilding");
-                self.cargo_build(&["api"]).and_then(|ok| {
-                    if ok {
-                        self.start_api()?;
-                        self.wait_ready(stop)?;
-                    }
-                    Ok(ok)
-                })
-            }
-            Change::Web => {
-                self.out.dev("web changed: rebuilding the bundle");
-                self.build_bundle().and_then(|()| {
-                    self.start_web()?;
-                    self.wait_ready(stop)?;
-                    Ok(true)
-                })
-            }
-        };
+        let result = self.redo(change, stop);
         match result {
             Ok(true) => self.out.dev(&format!(
                 "{change:?} updated in {:.1} s",
@@ -175,6 +146,34 @@ impl Stack {
                 .out
                 .dev(&format!("{e:#}; the last good version keeps running")),
         }
+    }
+
+    /// Rebuilds and restarts what `change` affects; `false` when the build failed.
+    fn redo(&mut self, change: Change, stop: &AtomicBool) -> anyhow::Result<bool> {
+        match change {
+            Change::Migrations => {
+                self.out.dev("migrations changed: rebuilding the migrator");
+                if !self.cargo_build(&["migrator"])? {
+                    return Ok(false);
+                }
+                self.migrate()?;
+            }
+            Change::Api => {
+                self.out.dev("api changed: rebuilding");
+                if !self.cargo_build(&["api"])? {
+                    return Ok(false);
+                }
+                self.start_api()?;
+                self.wait_ready(stop)?;
+            }
+            Change::Web => {
+                self.out.dev("web changed: rebuilding the bundle");
+                self.build_bundle()?;
+                self.start_web()?;
+                self.wait_ready(stop)?;
+            }
+        }
+        Ok(true)
     }
 
     /// Builds the binaries; `false` (with the compiler's errors printed) when they do not
