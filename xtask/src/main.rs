@@ -1,5 +1,6 @@
 //! `cargo xtask <command>`: the project's automation, in Rust so it runs wherever cargo does.
 
+mod bench;
 mod dev;
 mod project;
 mod test;
@@ -17,6 +18,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Our servers measured against the tools they replace (web-server vs nginx), in target/bench/.
+    Bench(bench::Args),
     /// The whole stack on this machine, rebuilt on change: PostgreSQL, migrator, API, SPA.
     Dev(dev::Args),
     /// Everything the project checks: formatting, clippy with warnings denied, all tests.
@@ -28,6 +31,7 @@ enum Command {
 fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Bench(args) => bench::run(args),
         Command::Dev(args) => dev::run(args),
         Command::Test(args) => test::run(args),
         Command::Web(args) => web::run(args),

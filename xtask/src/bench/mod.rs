@@ -1,0 +1,123 @@
+//! `cargo xtask bench`: our servers measured against the tools they replace, on this
+//! machine, with the numbers and the targets in `target/bench/`. Targets are reported, never
+//! enforced: the numbers depend on the machine. Method and latest results:
+//! docs/performance.md.
+//!
+//! Each comparison is a module that builds what it measures and returns an outcome that
+//! renders as Markdown and JSON; `report` and `process` hold what they share.
+
+mod http;
+mod nginx;
+mod process;
+mod report;
+mod static_server;
+mod wrk;
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
+
+use anyhow::{Context, bail};
+use serde_json::{Value, json};
+
+use crate::project;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Short loads (3 s instead of 10 s): to see that it works, not numbers to publish.
+    #[arg(long)]
+    pub quick: bool,
+}
+
+/// How hard and how long every server is loaded.
+pub struct Settings {
+    pub load: wrk::Load,
+    pub warmup: Duration,
+    pub quick: bool,
+    /// Set by Ctrl-C or SIGTERM: we stop between steps, so the guards clean up.
+    interrupted: Arc<AtomicBool>,
+}
+
+impl Settings {
+    fn new(quick: bool) -> anyhow::Result<Self> {
+        let (duration, warmup) = if quick { (3, 1) } else { (10, 2) };
+        let interrupted = Arc::new(AtomicBool::new(false));
+        for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+            signal_hook::flag::register(signal, interrupted.clone())
+                .context("installing signal handlers")?;
+        }
+        Ok(Self {
+            load: wrk::Load {
+                threads: 2,
+                connections: 64,
+                duration: Duration::from_secs(duration),
+            },
+            warmup: Duration::from_secs(warmup),
+            quick,
+            interrupted,
+        })
+    }
+
+    /// Fails once a signal asked us to stop (wrk, in our process group, stops too).
+    pub fn check_interrupted(&self) -> anyhow::Result<()> {
+        if self.interrupted.load(Ordering::Relaxed) {
+            bail!("interrupted");
+        }
+        Ok(())
+    }
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let settings = Settings::new(args.quick)?;
+    require(&[("wrk", "wrk"), ("nginx", "nginx-light")])?;
+    // Before anything runs: how busy the machine already was.
+    let machine = machine();
+    let outcome = static_server::run(&settings)?;
+    let (unix_time, date) = report::now();
+    let markdown = outcome.markdown(&settings, &date);
+    let mut json = outcome.json(&settings);
+    json["unix_time"] = unix_time.into();
+    json["date"] = date.into();
+    json["machine"] = machine;
+    println!("{markdown}");
+    let dir = project::target_dir().join("bench");
+    let [md, js] = report::save(&dir, "static", &markdown, &json)?;
+    eprintln!("xtask: bench: wrote {} and {}", md.display(), js.display());
+    Ok(())
+}
+
+/// Fails in one line naming what to install when a (program, Debian package) is missing.
+fn require(tools: &[(&str, &str)]) -> anyhow::Result<()> {
+    let missing: Vec<_> = tools
+        .iter()
+        .filter(|(program, _)| !project::on_path(program))
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    let programs: Vec<&str> = missing.iter().map(|(p, _)| *p).collect();
+    let packages: Vec<&str> = missing.iter().map(|(_, p)| *p).collect();
+    bail!(
+        "bench needs {} on PATH (Debian: apt-get install {})",
+        programs.join(" and "),
+        packages.join(" ")
+    )
+}
+
+/// Enough about the machine to read the numbers with: cores, kernel, load average.
+fn machine() -> Value {
+    let read = |path: &str| {
+        std::fs::read_to_string(path)
+            .ok()
+            .map(|s| s.trim().to_owned())
+    };
+    json!({
+        "cores": std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "kernel": read("/proc/sys/kernel/osrelease"),
+        "loadavg": read("/proc/loadavg"),
+    })
+}
