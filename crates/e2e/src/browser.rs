@@ -10,11 +10,11 @@ use std::{
 };
 
 use anyhow::{Context, bail};
+use fantoccini::{Client, ClientBuilder};
 use nix::{
     sys::signal::{Signal, killpg},
     unistd::Pid,
 };
-use fantoccini::{Client, ClientBuilder};
 
 /// What `.ci/run` installs: Debian's `chromium` and `chromium-driver`.
 const INSTALL_HINT: &str = "install Chromium and its WebDriver (Debian/Ubuntu: \
