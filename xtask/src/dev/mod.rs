@@ -79,6 +79,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         dist,
         api: None,
         web: None,
+        watching: !args.no_watch,
     };
     {
         let _step = out.step("building api, migrator and web-server");
@@ -128,6 +129,7 @@ struct Stack {
     dist: PathBuf,
     api: Option<Service>,
     web: Option<Service>,
+    watching: bool,
 }
 
 impl Stack {
@@ -316,7 +318,11 @@ impl Stack {
             self.api_port
         ));
         o.dev(&format!("  db:   {}", self.db_url));
-        o.dev("watching crates/ and web/ for changes; Ctrl-C stops everything");
+        o.dev(if self.watching {
+            "watching crates/ and web/ for changes; Ctrl-C stops everything"
+        } else {
+            "not watching (--no-watch); Ctrl-C stops everything"
+        });
     }
 
     fn stop(&mut self) {
