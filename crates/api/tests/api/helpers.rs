@@ -1,12 +1,11 @@
 use std::{
-    io::{BufRead, BufReader},
-    process::{Child, Command, ExitStatus, Stdio},
-    sync::{Arc, Mutex, mpsc},
+    process::{Command, ExitStatus},
     time::{Duration, Instant},
 };
 
-use nix::{sys::signal::Signal, unistd::Pid};
+use nix::sys::signal::Signal;
 use serde_json::Value;
+use test_support::Running;
 
 /// Bounds every request, so a hang fails the test instead of stalling it.
 pub const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
@@ -42,12 +41,10 @@ pub async fn connect(url: &str) -> tokio_postgres::Client {
 
 /// The `api` binary, running until dropped.
 pub struct TestApi {
-    child: Child,
+    process: Running,
     pub addr: String,
     pub db_url: String,
     pub http: reqwest::Client,
-    stdout: Arc<Mutex<Vec<String>>>,
-    stderr: Arc<Mutex<Vec<String>>>,
 }
 
 impl TestApi {
@@ -70,38 +67,15 @@ impl TestApi {
     pub fn spawn_split(env: &[(&str, &str)]) -> Self {
         let mut cmd = api_command();
         cmd.envs(env.iter().copied());
-        let mut child = cmd.spawn().expect("start the api binary");
-        let stdout = collect(child.stdout.take().expect("piped"));
-        let stderr = collect(child.stderr.take().expect("piped"));
-
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let addr = loop {
-            let listening = stdout.lock().expect("log lock").iter().find_map(|l| {
-                let v: Value = serde_json::from_str(l).ok()?;
-                (v["message"] == "listening").then(|| v["addr"].as_str().map(str::to_owned))?
-            });
-            if let Some(addr) = listening {
-                break addr;
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!(
-                    "api exited with {status} before listening: {:?}",
-                    stderr.lock()
-                );
-            }
-            assert!(Instant::now() < deadline, "api did not start listening");
-            std::thread::sleep(Duration::from_millis(20));
-        };
+        let (process, addr) = Running::spawn_server(cmd);
         Self {
-            child,
-            addr,
+            process,
+            addr: addr.to_string(),
             db_url: String::new(),
             http: reqwest::Client::builder()
                 .timeout(REQUEST_TIMEOUT)
                 .build()
                 .expect("http client"),
-            stdout,
-            stderr,
         }
     }
 
@@ -126,47 +100,19 @@ impl TestApi {
     }
 
     pub fn signal(&self, signal: Signal) {
-        nix::sys::signal::kill(Pid::from_raw(self.child.id() as i32), signal)
-            .expect("signal the api");
+        self.process.signal(signal);
     }
 
-    /// Waits for the process to exit (panics after `limit`: it hangs).
     pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait for the api") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "api still running after {limit:?}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.process.wait_exit(limit)
     }
 
-    /// Everything logged so far, stdout then stderr.
     pub fn logs(&self) -> String {
-        let out = self.stdout.lock().expect("log lock").join("\n");
-        let err = self.stderr.lock().expect("log lock").join("\n");
-        format!("{out}\n{err}")
+        self.process.logs()
     }
 
-    /// The JSON log lines so far.
     pub fn log_events(&self) -> Vec<Value> {
-        self.stdout
-            .lock()
-            .expect("log lock")
-            .iter()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
-    }
-}
-
-impl Drop for TestApi {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.log_events()
     }
 }
 
@@ -179,47 +125,15 @@ pub fn api_command() -> Command {
     cmd.env("API_HOST", "127.0.0.1")
         .env("API_PORT", "0")
         .env("LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .env("RUST_LOG", "info");
     cmd
 }
 
-fn collect(stream: impl std::io::Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let sink = lines.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            sink.lock().expect("log lock").push(line);
-        }
-    });
-    lines
-}
-
-/// Runs the binary to completion with `env`, for configuration errors.
+/// Runs the binary to completion with `env`, for configuration errors: (status, stderr).
 pub fn run_to_exit(env: &[(&str, &str)]) -> (ExitStatus, String) {
     let mut cmd = api_command();
     cmd.envs(env.iter().copied());
-    let mut child = cmd.spawn().expect("start the api binary");
-    let (tx, rx) = mpsc::channel();
-    let stderr = child.stderr.take().expect("piped");
-    std::thread::spawn(move || {
-        let text = std::io::read_to_string(stderr).unwrap_or_default();
-        let _ = tx.send(text);
-    });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            let stderr = rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
-            return (status, stderr);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("api kept running with {env:?}; expected it to refuse the configuration");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    test_support::run_to_exit(cmd, Duration::from_secs(20))
 }
 
 /// Polls `check` until it returns true, failing after `limit`.

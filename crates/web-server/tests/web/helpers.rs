@@ -1,19 +1,19 @@
 use std::{
-    io::{BufRead, BufReader, Read, Write},
+    io::{Read, Write},
     net::{SocketAddr, TcpStream},
     path::{Path, PathBuf},
-    process::{Child, Command, ExitStatus, Stdio},
+    process::{Command, ExitStatus},
     sync::{
-        Arc, Mutex,
+        Arc,
         atomic::{AtomicUsize, Ordering},
-        mpsc,
     },
     thread::JoinHandle,
-    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+    time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use nix::{sys::signal::Signal, unistd::Pid};
+use nix::sys::signal::Signal;
 use serde_json::Value;
+use test_support::Running;
 use web_server::{
     app::App,
     config::{ApiBaseUrl, LogFormat, Settings},
@@ -337,75 +337,28 @@ fn parse(reply: &[u8]) -> RawResponse {
 
 /// The `web-server` binary, running until dropped.
 pub struct TestBinary {
-    child: Child,
+    process: Running,
     pub addr: SocketAddr,
-    stdout: Arc<Mutex<Vec<String>>>,
 }
 
 impl TestBinary {
     /// Starts the binary on a free port with `env` on top of [`command`]'s and waits
     /// until it listens.
     pub fn spawn(env: &[(&str, &str)]) -> Self {
-        let mut child = command(env).spawn().expect("start the binary");
-        let stdout = collect(child.stdout.take().expect("piped"));
-        let stderr = collect(child.stderr.take().expect("piped"));
-        let deadline = Instant::now() + Duration::from_secs(30);
-        let addr = loop {
-            let listening = stdout.lock().expect("log lock").iter().find_map(|l| {
-                let v: Value = serde_json::from_str(l).ok()?;
-                (v["message"] == "listening").then(|| v["addr"].as_str()?.parse().ok())?
-            });
-            if let Some(addr) = listening {
-                break addr;
-            }
-            if let Ok(Some(status)) = child.try_wait() {
-                panic!("exited with {status} before listening: {:?}", stderr.lock());
-            }
-            assert!(
-                Instant::now() < deadline,
-                "the binary did not start listening"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        };
-        Self {
-            child,
-            addr,
-            stdout,
-        }
+        let (process, addr) = Running::spawn_server(command(env));
+        Self { process, addr }
     }
 
     pub fn signal(&self, signal: Signal) {
-        let pid = i32::try_from(self.child.id()).expect("a pid fits");
-        nix::sys::signal::kill(Pid::from_raw(pid), signal).expect("signal the binary");
+        self.process.signal(signal);
     }
 
-    /// Waits for the process to exit (panics after `limit`: it hangs).
     pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "still running after {limit:?}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.process.wait_exit(limit)
     }
 
-    /// The JSON log lines so far.
     pub fn log_events(&self) -> Vec<Value> {
-        self.stdout
-            .lock()
-            .expect("log lock")
-            .iter()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
-    }
-}
-
-impl Drop for TestBinary {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        self.process.log_events()
     }
 }
 
@@ -419,46 +372,11 @@ pub fn command(env: &[(&str, &str)]) -> Command {
         .env("WEB_PORT", "0")
         .env("LOG_FORMAT", "json")
         .env("RUST_LOG", "info")
-        .envs(env.iter().copied())
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
+        .envs(env.iter().copied());
     cmd
 }
 
 /// Runs the binary to completion, for configuration errors: (status, stderr).
 pub fn run_to_exit(env: &[(&str, &str)]) -> (ExitStatus, String) {
-    let mut child = command(env)
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start the binary");
-    let (tx, rx) = mpsc::channel();
-    let stderr = child.stderr.take().expect("piped");
-    std::thread::spawn(move || {
-        let _ = tx.send(std::io::read_to_string(stderr).unwrap_or_default());
-    });
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            let stderr = rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
-            return (status, stderr);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("kept running with {env:?}; expected it to refuse the configuration");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-fn collect(stream: impl Read + Send + 'static) -> Arc<Mutex<Vec<String>>> {
-    let lines = Arc::new(Mutex::new(Vec::new()));
-    let sink = lines.clone();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stream).lines().map_while(Result::ok) {
-            sink.lock().expect("log lock").push(line);
-        }
-    });
-    lines
+    test_support::run_to_exit(command(env), Duration::from_secs(20))
 }
