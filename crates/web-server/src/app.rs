@@ -9,6 +9,7 @@ use hyper::{
 };
 
 use crate::{
+    access_log::AccessLog,
     bundle::{Asset, Bundle},
     config::ApiBaseUrl,
     headers::{self, SecurityHeaders},
@@ -26,6 +27,7 @@ pub type Body = Full<Bytes>;
 pub struct App {
     bundle: Bundle,
     security: SecurityHeaders,
+    access_log: Option<AccessLog>,
     /// Dev only: see [`App::with_live_reload`].
     #[cfg(debug_assertions)]
     live_reload: Option<LiveReload>,
@@ -49,6 +51,7 @@ impl App {
         Ok(Self {
             bundle,
             security: SecurityHeaders::new(api.origin())?,
+            access_log: None,
             #[cfg(debug_assertions)]
             live_reload: None,
         })
@@ -63,6 +66,17 @@ impl App {
         self.bundle.insert("index.html", index);
         self.live_reload = Some(live_reload);
         self
+    }
+
+    /// Writes a line per request to `log` (the binary does; in-process tests need not).
+    #[must_use]
+    pub fn with_access_log(mut self, log: Option<AccessLog>) -> Self {
+        self.access_log = log;
+        self
+    }
+
+    pub fn access_log(&self) -> Option<&AccessLog> {
+        self.access_log.as_ref()
     }
 
     pub fn bundle(&self) -> &Bundle {

@@ -18,7 +18,7 @@ async fn main() -> ExitCode {
         Err(e) => return refuse(&e),
     };
     // Held to the end: dropping it flushes the queued log lines.
-    let _logs = match telemetry::init(settings.log_format) {
+    let logs = match telemetry::init(settings.log_format) {
         Ok(guard) => guard,
         Err(e) => {
             eprintln!("web-server: {e}");
@@ -26,9 +26,9 @@ async fn main() -> ExitCode {
         }
     };
     #[cfg(debug_assertions)]
-    let served = server::run(settings, dev).await;
+    let served = server::run(settings, logs.access.clone(), dev).await;
     #[cfg(not(debug_assertions))]
-    let served = server::run(settings).await;
+    let served = server::run(settings, logs.access.clone()).await;
     // The library's errors already lead with the variable to fix; anyhow's `{:#}` adds
     // their causes on the same line.
     match served.map_err(anyhow::Error::from) {

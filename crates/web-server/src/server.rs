@@ -16,6 +16,7 @@ use tokio::{
 };
 
 use crate::{
+    access_log::{AccessLog, Entry},
     app::{App, Body},
     bundle::{Bundle, BundleError},
     config::Settings,
@@ -53,9 +54,10 @@ pub fn build(settings: &Settings) -> Result<App, StartError> {
 /// SIGINT, drain, return. Debug builds take the dev switches too.
 pub async fn run(
     settings: Settings,
+    access_log: Option<AccessLog>,
     #[cfg(debug_assertions)] dev: DevSettings,
 ) -> Result<(), StartError> {
-    let app = build(&settings)?;
+    let app = build(&settings)?.with_access_log(access_log);
     #[cfg(debug_assertions)]
     let app = if dev.live_reload {
         let live_reload = LiveReload::new();
@@ -155,14 +157,14 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
 fn handle(app: &App, req: &Request<Incoming>) -> Response<Body> {
     let started = Instant::now();
     let res = app.respond(req);
-    tracing::info!(
-        target: "web_server::access",
-        method = %req.method(),
-        path = req.uri().path(),
-        status = res.status().as_u16(),
-        bytes = res.body().size_hint().exact().unwrap_or_default(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "request"
-    );
+    if let Some(log) = app.access_log() {
+        log.record(&Entry {
+            method: req.method().as_str(),
+            path: req.uri().path(),
+            status: res.status().as_u16(),
+            bytes: res.body().size_hint().exact().unwrap_or_default(),
+            latency: started.elapsed(),
+        });
+    }
     res
 }
