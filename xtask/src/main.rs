@@ -2,6 +2,8 @@
 
 mod bench;
 mod dev;
+mod git;
+mod images;
 mod project;
 mod test;
 mod toolchain;
@@ -22,6 +24,8 @@ enum Command {
     Bench(bench::Args),
     /// The whole stack on this machine, rebuilt on change: PostgreSQL, migrator, API, SPA.
     Dev(dev::Args),
+    /// Build the api, migrator and web container images (tagged with the commit); --push them.
+    Images(images::Args),
     /// Everything the project checks: formatting, clippy with warnings denied, all tests.
     Test(test::Args),
     /// Build the SPA bundle: wasm, wasm-bindgen, wasm-opt, hashed names, .br/.gz.
@@ -33,6 +37,7 @@ fn main() {
     let result = match cli.command {
         Command::Bench(args) => bench::run(args),
         Command::Dev(args) => dev::run(args),
+        Command::Images(args) => images::run(args),
         Command::Test(args) => test::run(args),
         Command::Web(args) => web::run(args),
     };

@@ -1,0 +1,52 @@
+# The migrator image (run once per release, as a Kubernetes Job): one static (musl) binary
+# and CA certificates on `scratch`, run as a numeric non-root user. Build from the repository root:
+#
+#   docker build -f docker/migrator.Dockerfile .
+#
+# compiles everything in the container (with dependency-layer caching through cargo-chef);
+# `cargo xtask images` instead builds the binary on the host, reusing its cargo cache, and
+# replaces the `dist` stage below with that directory (`--build-context dist=…`).
+
+ARG RUST_VERSION=1.95
+
+FROM docker.io/library/rust:${RUST_VERSION}-alpine AS chef
+RUN apk add --no-cache musl-dev ca-certificates \
+ && cargo install cargo-chef --locked --version 0.1.77
+WORKDIR /src
+
+# The dependency graph alone (manifests and the lock file): unchanged sources reuse the
+# next stage's dependency layer.
+FROM chef AS planner
+COPY . .
+RUN cargo chef prepare --recipe-path recipe.json --bin migrator
+
+FROM chef AS build
+COPY --from=planner /src/recipe.json recipe.json
+RUN cargo chef cook --release --recipe-path recipe.json --package migrator
+COPY . .
+RUN cargo build --release --locked --package migrator --bin migrator \
+ && mkdir -p /dist/etc/ssl/certs \
+ && cp target/release/migrator /dist/migrator \
+ && cp /etc/ssl/certs/ca-certificates.crt /dist/etc/ssl/certs/
+
+# What the image holds. `cargo xtask images` supplies it from the host instead.
+FROM scratch AS dist
+COPY --from=build /dist/ /
+
+FROM scratch
+ARG VERSION=unknown
+ARG REVISION=unknown
+ARG CREATED=unknown
+ARG SOURCE=https://github.com/randoms-rs/randoms
+LABEL org.opencontainers.image.title="randoms migrator" \
+      org.opencontainers.image.description="Applies the randoms database schema (refinery), then exits" \
+      org.opencontainers.image.source="${SOURCE}" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.licenses="MIT OR Apache-2.0"
+COPY --from=dist / /
+ENV LOG_FORMAT=json
+USER 65532:65532
+ENTRYPOINT ["/migrator"]
+CMD ["up"]

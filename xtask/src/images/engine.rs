@@ -1,0 +1,195 @@
+//! docker or podman: finding one, building with it, pushing with it.
+
+use std::{
+    path::PathBuf,
+    process::{Command, Stdio},
+};
+
+use anyhow::{Context, bail};
+
+use crate::project;
+
+/// The container engine that builds and pushes images.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Engine {
+    Docker,
+    Podman,
+}
+
+/// One image build.
+pub struct BuildSpec<'a> {
+    pub dockerfile: PathBuf,
+    /// Replaces the Dockerfile's `dist` stage (host-built contents), or None to compile.
+    pub dist: Option<PathBuf>,
+    pub tags: &'a [String],
+    pub build_args: Vec<(&'static str, String)>,
+}
+
+impl Engine {
+    /// The program to run (`docker` or `podman`).
+    pub fn program(self) -> &'static str {
+        match self {
+            Engine::Docker => "docker",
+            Engine::Podman => "podman",
+        }
+    }
+
+    /// The first engine that answers: podman (daemonless), then docker.
+    pub fn detect() -> anyhow::Result<Self> {
+        [Engine::Podman, Engine::Docker]
+            .into_iter()
+            .find(|e| e.check().is_ok())
+            .context("no container engine answers: install podman or docker, or pass --engine")
+    }
+
+    /// This engine, if it is installed and answers.
+    pub fn check(self) -> anyhow::Result<Self> {
+        let program = self.program();
+        if !project::on_path(program) {
+            bail!("--engine {program}: {program} is not on PATH");
+        }
+        let out = Command::new(program)
+            .args(["version"])
+            .output()
+            .with_context(|| format!("running {program} version"))?;
+        if !out.status.success() {
+            bail!(
+                "--engine {program}: `{program} version` failed: {}",
+                last_line(&out.stderr)
+            );
+        }
+        Ok(self)
+    }
+
+    pub fn build(self, spec: &BuildSpec<'_>) -> anyhow::Result<()> {
+        let mut cmd = Command::new(self.program());
+        cmd.arg("build").arg("--file").arg(&spec.dockerfile);
+        if let Some(dist) = &spec.dist {
+            cmd.arg("--build-context")
+                .arg(format!("dist={}", dist.display()));
+        }
+        for (name, value) in &spec.build_args {
+            cmd.arg("--build-arg").arg(format!("{name}={value}"));
+        }
+        for tag in spec.tags {
+            cmd.arg("--tag").arg(tag);
+        }
+        cmd.arg(project::root());
+        project::run(&format!("{} build {}", self.program(), spec.tags[0]), cmd)
+    }
+
+    /// Pushes `reference` and returns the digest the registry gave it (`sha256:…`).
+    pub fn push(self, reference: &str) -> anyhow::Result<String> {
+        let program = self.program();
+        eprintln!("xtask: {program} push {reference}");
+        let mut cmd = Command::new(program);
+        cmd.arg("push");
+        let digest_file = tempfile_path("digest");
+        match self {
+            Engine::Podman => {
+                if is_loopback(reference) {
+                    cmd.arg("--tls-verify=false");
+                }
+                cmd.arg("--digestfile").arg(&digest_file);
+            }
+            // docker treats 127.0.0.0/8 registries as insecure already.
+            Engine::Docker => {}
+        }
+        let out = cmd
+            .arg(reference)
+            .stderr(Stdio::inherit())
+            .output()
+            .with_context(|| format!("running {program} push"))?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        eprint!("{stdout}");
+        if !out.status.success() {
+            bail!("{program} push {reference} failed ({})", out.status);
+        }
+        let digest = match self {
+            Engine::Podman => {
+                let text = std::fs::read_to_string(&digest_file)
+                    .with_context(|| format!("reading {}", digest_file.display()));
+                let _ = std::fs::remove_file(&digest_file);
+                text?.trim().to_owned()
+            }
+            // "<tag>: digest: sha256:… size: 1234"
+            Engine::Docker => stdout
+                .split_whitespace()
+                .skip_while(|w| *w != "digest:")
+                .nth(1)
+                .unwrap_or_default()
+                .to_owned(),
+        };
+        if !digest.starts_with("sha256:") {
+            bail!("{program} push {reference}: no digest in its output");
+        }
+        Ok(digest)
+    }
+}
+
+/// A tag as registries accept it.
+pub fn check_tag(tag: &str) -> anyhow::Result<String> {
+    let valid = !tag.is_empty()
+        && tag.len() <= 128
+        && !tag.starts_with(['.', '-'])
+        && tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    if !valid {
+        bail!(
+            "--tag {tag:?}: a tag is 1–128 letters, digits, `_`, `.` or `-`, not starting with `.` or `-`"
+        );
+    }
+    Ok(tag.to_owned())
+}
+
+/// Whether the reference's registry is on this machine (plain HTTP is fine there).
+pub fn is_loopback(reference: &str) -> bool {
+    let host = reference.split('/').next().unwrap_or_default();
+    let host = host
+        .rsplit_once(':')
+        .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
+        .map_or(host, |(host, _)| host);
+    host == "localhost" || host.starts_with("127.") || host == "[::1]"
+}
+
+fn tempfile_path(what: &str) -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "xtask-{what}-{}-{}",
+        std::process::id(),
+        rand::random::<u64>()
+    ))
+}
+
+fn last_line(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .rfind(|l| !l.trim().is_empty())
+        .unwrap_or("no output")
+        .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn loopback_registries() {
+        assert!(is_loopback("127.0.0.1:5000/randoms/api:abc"));
+        assert!(is_loopback("localhost:5000/randoms/api"));
+        assert!(is_loopback("localhost/randoms/api"));
+        assert!(is_loopback("[::1]:5000/x/api"));
+        assert!(!is_loopback("ghcr.io/acme/api:1"));
+        assert!(!is_loopback("registry.example:5000/api"));
+    }
+
+    #[test]
+    fn tags() {
+        assert!(check_tag("abc1234-dirty").is_ok());
+        assert!(check_tag("0.1.0-abc").is_ok());
+        for bad in ["", "-x", ".x", "a/b", "a:b", &"x".repeat(129)] {
+            let err = check_tag(bad).expect_err(bad).to_string();
+            assert!(err.starts_with("--tag "), "{err}");
+        }
+    }
+}

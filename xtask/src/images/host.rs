@@ -1,0 +1,100 @@
+//! Building the images' contents on the host: static musl binaries from the host's cargo
+//! cache, the SPA bundle, CA certificates, laid out as each image's root file system.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, bail};
+
+use crate::{project, toolchain, web};
+
+/// Where the host's CA bundle is (Debian/Ubuntu `ca-certificates`, Alpine, Fedora).
+const CA_BUNDLES: [&str; 3] = [
+    "/etc/ssl/certs/ca-certificates.crt",
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/ssl/cert.pem",
+];
+
+/// What compiling static Linux binaries here takes: the musl target and a C compiler for
+/// it (ring has C and assembly).
+pub struct Toolchain {
+    target: String,
+}
+
+impl Toolchain {
+    /// The host's musl toolchain, or why it has none (then the images compile in-container).
+    pub fn detect() -> Result<Self, String> {
+        if std::env::consts::OS != "linux" {
+            return Err("the host is not Linux".to_owned());
+        }
+        let arch = std::env::consts::ARCH;
+        if !matches!(arch, "x86_64" | "aarch64") {
+            return Err(format!("there is no musl setup here for {arch}"));
+        }
+        let cross = format!("{arch}-linux-musl-gcc");
+        if !project::on_path(&cross) && !project::on_path("musl-gcc") {
+            return Err(format!(
+                "neither musl-gcc nor {cross} is on PATH (Debian: apt-get install musl-tools)"
+            ));
+        }
+        Ok(Self {
+            target: format!("{arch}-unknown-linux-musl"),
+        })
+    }
+}
+
+/// The binary in each image, by component.
+const BINARIES: [(&str, &str); 3] = [
+    ("api", "api"),
+    ("migrator", "migrator"),
+    ("web", "web-server"),
+];
+
+/// Builds everything and lays out `target/images/dist/<component>/`; returns that directory.
+pub fn stage_all(toolchain: &Toolchain) -> anyhow::Result<PathBuf> {
+    let target = toolchain.target.as_str();
+    toolchain::ensure_target(target)?;
+    let mut cargo = project::cargo(&["build", "--release", "--locked", "--target", target]);
+    for (_, binary) in BINARIES {
+        cargo.args(["--package", binary, "--bin", binary]);
+    }
+    project::run(
+        &format!("cargo build --release --target {target} (static binaries)"),
+        cargo,
+    )?;
+
+    let ca_bundle = CA_BUNDLES
+        .iter()
+        .map(Path::new)
+        .find(|p| p.is_file())
+        .context(
+            "no CA certificate bundle on this machine (Debian: apt-get install ca-certificates)",
+        )?;
+    let built = project::target_dir().join(target).join("release");
+    let dist = project::target_dir().join("images").join("dist");
+    for (component, binary) in BINARIES {
+        let root = dist.join(component);
+        if root.exists() {
+            std::fs::remove_dir_all(&root)
+                .with_context(|| format!("clearing {}", root.display()))?;
+        }
+        copy(&built.join(binary), &root.join(binary))?;
+        copy(ca_bundle, &root.join("etc/ssl/certs/ca-certificates.crt"))?;
+        if component == "web" {
+            let www = root.join("srv/www");
+            let assets = web::build(&www)?;
+            if assets.is_empty() {
+                bail!("the SPA bundle in {} is empty", www.display());
+            }
+        }
+    }
+    Ok(dist)
+}
+
+fn copy(from: &Path, to: &Path) -> anyhow::Result<()> {
+    if let Some(dir) = to.parent() {
+        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    }
+    std::fs::copy(from, to)
+        .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;
+    Ok(())
+}

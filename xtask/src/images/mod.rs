@@ -1,0 +1,213 @@
+//! `cargo xtask images`: the api, migrator and web container images.
+//!
+//! By default the static (musl) binaries and the SPA bundle are built on the host, reusing
+//! its cargo cache, and copied into `FROM scratch` images (as `ko` does for Go): the
+//! Dockerfiles' `dist` stage is replaced with a directory prepared here
+//! (`--build-context dist=…`), so nothing is compiled in a container and no base image is
+//! pulled. Without a musl toolchain on the host, or with `--in-container`, the Dockerfiles
+//! build everything themselves (cargo-chef dependency layers).
+
+mod engine;
+mod host;
+mod registry;
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+pub use engine::Engine;
+
+use crate::{git, project};
+
+/// The images this project ships, in the order they are built.
+pub const COMPONENTS: [&str; 3] = ["api", "migrator", "web"];
+
+/// Image names are `PREFIX/<component>`; podman's name for images that live only here.
+pub const DEFAULT_REGISTRY: &str = "localhost/randoms";
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// docker or podman (default: whichever answers, podman first).
+    #[arg(long, value_enum)]
+    pub engine: Option<Engine>,
+    /// Image name prefix: images are PREFIX/api, PREFIX/migrator, PREFIX/web.
+    #[arg(long, default_value = DEFAULT_REGISTRY, value_name = "PREFIX")]
+    pub registry: String,
+    /// Push the images and print their digests.
+    #[arg(long)]
+    pub push: bool,
+    /// Tag instead of the short git commit (the VERSION-commit tag is added either way).
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Compile inside the image build (the Dockerfiles' own stages) instead of on the host.
+    #[arg(long)]
+    pub in_container: bool,
+}
+
+/// What to build.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// None: detect.
+    pub engine: Option<Engine>,
+    /// Image name prefix, e.g. `ghcr.io/acme/randoms` or `127.0.0.1:5000/randoms`.
+    pub registry: String,
+    /// None: the short git commit, with `-dirty` when the work tree has changes.
+    pub tag: Option<String>,
+    pub push: bool,
+    /// Compile in the container even when the host could.
+    pub in_container: bool,
+}
+
+/// One built image.
+#[derive(Clone, Debug)]
+pub struct Built {
+    /// One of COMPONENTS.
+    pub component: &'static str,
+    /// `registry/component:tag`.
+    pub reference: String,
+    /// `sha256:…` once pushed.
+    pub digest: Option<String>,
+    /// Layers plus config as the registry stores them (compressed), once pushed.
+    pub pushed_bytes: Option<u64>,
+}
+
+/// Everything `build` did: which engine, which tag, which images.
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub engine: Engine,
+    pub tag: String,
+    pub images: Vec<Built>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    let outcome = build(&Request {
+        engine: args.engine,
+        registry: args.registry,
+        tag: args.tag,
+        push: args.push,
+        in_container: args.in_container,
+    })?;
+    eprintln!(
+        "xtask: images: built with {}, tagged {} and {}-{}",
+        outcome.engine.program(),
+        outcome.tag,
+        env!("CARGO_PKG_VERSION"),
+        outcome.tag
+    );
+    println!(
+        "{:<9} {:<60} {:>10}  digest",
+        "image", "reference", "pushed"
+    );
+    for image in &outcome.images {
+        let size = image
+            .pushed_bytes
+            .map_or("-".to_owned(), |b| format!("{:.2} MB", b as f64 / 1e6));
+        let digest = image.digest.as_deref().unwrap_or("(not pushed)");
+        println!(
+            "{:<9} {:<60} {size:>10}  {digest}",
+            image.component, image.reference
+        );
+    }
+    Ok(())
+}
+
+/// The tag an image built from the current work tree gets: short commit, `-dirty` if modified.
+pub fn default_tag() -> anyhow::Result<String> {
+    git::short_commit()
+}
+
+/// Build (and with `push`, push) all three images.
+pub fn build(request: &Request) -> anyhow::Result<Outcome> {
+    let registry = request.registry.trim_end_matches('/');
+    if registry.is_empty() {
+        anyhow::bail!("--registry: empty image name prefix");
+    }
+    let engine = match request.engine {
+        Some(engine) => engine.check()?,
+        None => Engine::detect()?,
+    };
+    let tag = match &request.tag {
+        Some(tag) => engine::check_tag(tag)?,
+        None => default_tag()?,
+    };
+    let version = env!("CARGO_PKG_VERSION");
+    let labels = Labels {
+        version: version.to_owned(),
+        revision: git::revision().unwrap_or_else(|_| "unknown".to_owned()),
+        created: chrono_now(),
+        source: env!("CARGO_PKG_REPOSITORY").to_owned(),
+    };
+
+    // The directory per component that replaces the Dockerfiles' `dist` stage, or None to
+    // let them compile.
+    let dist: Option<PathBuf> = if request.in_container {
+        None
+    } else {
+        match host::Toolchain::detect() {
+            Ok(toolchain) => Some(
+                host::stage_all(&toolchain).context("building the images' contents on the host")?,
+            ),
+            Err(why) => {
+                eprintln!("xtask: images: compiling inside the image builds, since {why}");
+                None
+            }
+        }
+    };
+
+    let mut images = Vec::new();
+    for component in COMPONENTS {
+        let name = format!("{registry}/{component}");
+        let tags = [format!("{name}:{tag}"), format!("{name}:{version}-{tag}")];
+        engine.build(&engine::BuildSpec {
+            dockerfile: project::root().join(format!("docker/{component}.Dockerfile")),
+            dist: dist.as_ref().map(|d| d.join(component)),
+            tags: &tags,
+            build_args: labels.build_args(),
+        })?;
+        let (digest, pushed_bytes) = if request.push {
+            let mut digest = None;
+            for reference in &tags {
+                digest = Some(engine.push(reference)?);
+            }
+            let digest = digest.context("no tag to push")?;
+            let size = registry::pushed_size(engine, &format!("{name}@{digest}"));
+            (Some(digest), size)
+        } else {
+            (None, None)
+        };
+        images.push(Built {
+            component,
+            reference: tags[0].clone(),
+            digest,
+            pushed_bytes,
+        });
+    }
+    Ok(Outcome {
+        engine,
+        tag,
+        images,
+    })
+}
+
+/// The OCI labels' values, passed to every Dockerfile as build arguments.
+struct Labels {
+    version: String,
+    revision: String,
+    created: String,
+    source: String,
+}
+
+impl Labels {
+    fn build_args(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("VERSION", self.version.clone()),
+            ("REVISION", self.revision.clone()),
+            ("CREATED", self.created.clone()),
+            ("SOURCE", self.source.clone()),
+        ]
+    }
+}
+
+/// RFC 3339, UTC, seconds.
+fn chrono_now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

@@ -1,0 +1,332 @@
+//! `cargo xtask images` for real: build the three images with podman, push them to a
+//! throwaway registry on loopback, pull them back by digest, and run them against a real
+//! PostgreSQL — read-only, as the user the image names, which must not be root.
+//!
+//! Runs where podman is installed (`.ci/run` installs it); elsewhere it says so and passes.
+
+use std::{
+    net::TcpListener,
+    path::Path,
+    process::{Child, Command, Output, Stdio},
+    time::{Duration, Instant},
+};
+
+use local_pg::LocalPg;
+
+const READY: Duration = Duration::from_secs(60);
+
+#[test]
+fn images_build_push_pull_and_run() {
+    if !xtask_on_path("podman") {
+        eprintln!("images test skipped: podman is not installed (apt-get install podman runc)");
+        return;
+    }
+    for (tool, package) in [("docker-registry", "docker-registry"), ("skopeo", "skopeo")] {
+        assert!(
+            xtask_on_path(tool),
+            "podman is here but {tool} is not: apt-get install {package}"
+        );
+    }
+    let registry = Registry::start();
+    let unique = format!("t{:x}", rand_u32());
+    let prefix = format!("127.0.0.1:{}/randoms-{unique}", registry.port);
+    let tag = format!("test-{unique}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+        .args([
+            "images",
+            "--engine",
+            "podman",
+            "--push",
+            "--registry",
+            &prefix,
+            "--tag",
+            &tag,
+        ])
+        .stderr(Stdio::inherit())
+        .output()
+        .expect("run cargo xtask images");
+    let table = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(out.status.success(), "cargo xtask images failed: {table}");
+    println!("{table}");
+    let mut images = Images::default();
+    for component in ["api", "migrator", "web"] {
+        let line = table
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(component))
+            .unwrap_or_else(|| panic!("no {component} line in {table}"));
+        let fields: Vec<&str> = line.split_whitespace().collect();
+        assert_eq!(fields[1], format!("{prefix}/{component}:{tag}"), "{line}");
+        let digest = fields.last().copied().unwrap_or_default();
+        assert!(digest.starts_with("sha256:"), "{line}");
+        images.pushed.push(format!("{prefix}/{component}:{tag}"));
+        images.pushed.push(format!(
+            "{prefix}/{component}:{}-{tag}",
+            env!("CARGO_PKG_VERSION")
+        ));
+        images
+            .by_digest
+            .push(format!("{prefix}/{component}@{digest}"));
+    }
+
+    // Forget the local copies, then pull by digest: what runs is what the registry holds.
+    podman(&["rmi", "--force"], &images.pushed);
+    for reference in &images.by_digest {
+        let out = podman(
+            &["pull", "--quiet", "--tls-verify=false"],
+            std::slice::from_ref(reference),
+        );
+        assert!(out.status.success(), "pull {reference}: {}", stderr(&out));
+        let config = skopeo_config(reference);
+        let user = config["config"]["User"].as_str().unwrap_or_default();
+        let uid = user.split(':').next().unwrap_or_default();
+        assert!(
+            !uid.is_empty() && uid != "0" && uid != "root",
+            "{reference} runs as {user:?}"
+        );
+        let revision = &config["config"]["Labels"]["org.opencontainers.image.revision"];
+        assert!(
+            revision.as_str().is_some_and(|r| r.len() == 40),
+            "{reference}: {revision}"
+        );
+    }
+    let [api, migrator, web] = [0, 1, 2].map(|i| images.by_digest[i].clone());
+
+    let pg = LocalPg::ephemeral().expect("a local PostgreSQL");
+    let database_url = pg.url_for("postgres");
+
+    // The migrator migrates a real database and exits 0.
+    let out = Command::new("podman")
+        .args(["run", "--rm", "--network", "host", "--read-only"])
+        .args(["-e", &format!("DATABASE_URL={database_url}")])
+        .arg(&migrator)
+        .output()
+        .expect("run the migrator image");
+    assert!(out.status.success(), "migrator: {}", stderr(&out));
+    let containers = Containers::default();
+
+    // The API, read-only: ready, and the ten latest from the migrated database.
+    let api_port = free_port();
+    containers.run(
+        &format!("api-{unique}"),
+        &[
+            format!("API_PORT={api_port}"),
+            format!("DATABASE_URL={database_url}"),
+        ],
+        &api,
+    );
+    let ready = format!("http://127.0.0.1:{api_port}/ready");
+    wait_for_200(&ready, &containers);
+    let list = get_json(&format!("http://127.0.0.1:{api_port}/randoms"));
+    assert_eq!(list.as_array().map(Vec::len), Some(10), "{list}");
+
+    // The static server: the SPA, and /config.json from its environment.
+    let web_port = free_port();
+    let api_base_url = "http://api.randoms.test:3080";
+    containers.run(
+        &format!("web-{unique}"),
+        &[
+            format!("WEB_PORT={web_port}"),
+            format!("API_BASE_URL={api_base_url}"),
+        ],
+        &web,
+    );
+    let base = format!("http://127.0.0.1:{web_port}");
+    wait_for_200(&format!("{base}/healthz"), &containers);
+    let index = ureq::get(&format!("{base}/"))
+        .call()
+        .expect("GET /")
+        .body_mut()
+        .read_to_string()
+        .expect("index.html");
+    let wasm = index
+        .split('"')
+        .find(|s| s.ends_with(".wasm"))
+        .unwrap_or_else(|| panic!("index.html names no wasm: {index}"));
+    let res = ureq::get(&format!("{base}/{}", wasm.trim_start_matches('/')))
+        .call()
+        .expect("GET the wasm");
+    assert_eq!(
+        res.headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok()),
+        Some("application/wasm")
+    );
+    let config = get_json(&format!("{base}/config.json"));
+    assert_eq!(config["api_base_url"], api_base_url);
+
+    drop(containers);
+    podman(&["rmi", "--force"], &images.by_digest);
+}
+
+/// A docker-registry on a free loopback port, its storage in a temp dir; gone on drop.
+struct Registry {
+    child: Child,
+    port: u16,
+    dir: tempfile::TempDir,
+}
+
+impl Registry {
+    fn start() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let config = dir.path().join("config.yml");
+        std::fs::write(
+            &config,
+            format!(
+                "version: 0.1\nlog:\n  level: warn\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\n",
+                dir.path().join("data").display()
+            ),
+        )
+        .expect("write the registry config");
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&config)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start docker-registry");
+        let registry = Self { child, port, dir };
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while ureq::get(&format!("http://127.0.0.1:{port}/v2/"))
+            .call()
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "the registry did not start");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        registry
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = &self.dir;
+    }
+}
+
+#[derive(Default)]
+struct Images {
+    pushed: Vec<String>,
+    by_digest: Vec<String>,
+}
+
+/// Containers started detached; removed (and their logs shown on failure) on drop.
+#[derive(Default)]
+struct Containers {
+    names: std::cell::RefCell<Vec<String>>,
+}
+
+impl Containers {
+    fn run(&self, name: &str, env: &[String], image: &str) {
+        let mut cmd = Command::new("podman");
+        cmd.args([
+            "run",
+            "--detach",
+            "--network",
+            "host",
+            "--read-only",
+            "--name",
+            name,
+        ]);
+        for var in env {
+            cmd.args(["-e", var]);
+        }
+        let out = cmd.arg(image).output().expect("podman run");
+        assert!(out.status.success(), "run {image}: {}", stderr(&out));
+        self.names.borrow_mut().push(name.to_owned());
+    }
+
+    fn logs(&self) -> String {
+        let mut all = String::new();
+        for name in self.names.borrow().iter() {
+            let out = podman(&["logs"], std::slice::from_ref(name));
+            all += &format!(
+                "--- {name}\n{}{}",
+                String::from_utf8_lossy(&out.stdout),
+                stderr(&out)
+            );
+        }
+        all
+    }
+}
+
+impl Drop for Containers {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("{}", self.logs());
+        }
+        let names = self.names.borrow().clone();
+        if !names.is_empty() {
+            podman(&["rm", "--force", "--time", "10"], &names);
+        }
+    }
+}
+
+fn wait_for_200(url: &str, containers: &Containers) {
+    let deadline = Instant::now() + READY;
+    loop {
+        match ureq::get(url).call() {
+            Ok(res) if res.status() == 200 => return,
+            _ if Instant::now() > deadline => {
+                panic!("{url} not 200 after {READY:?}:\n{}", containers.logs())
+            }
+            _ => std::thread::sleep(Duration::from_millis(100)),
+        }
+    }
+}
+
+fn get_json(url: &str) -> serde_json::Value {
+    let body = ureq::get(url)
+        .call()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"))
+        .body_mut()
+        .read_to_string()
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("GET {url}: {e}: {body}"))
+}
+
+fn skopeo_config(reference: &str) -> serde_json::Value {
+    let out = Command::new("skopeo")
+        .args(["inspect", "--config", "--tls-verify=false"])
+        .arg(format!("docker://{reference}"))
+        .output()
+        .expect("run skopeo");
+    assert!(
+        out.status.success(),
+        "skopeo inspect {reference}: {}",
+        stderr(&out)
+    );
+    serde_json::from_slice(&out.stdout).expect("skopeo prints JSON")
+}
+
+fn podman(args: &[&str], names: &[String]) -> Output {
+    Command::new("podman")
+        .args(args)
+        .args(names)
+        .output()
+        .expect("run podman")
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+fn rand_u32() -> u32 {
+    rand::random()
+}
+
+fn xtask_on_path(program: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|paths| {
+        std::env::split_paths(&paths).any(|dir| Path::new(&dir).join(program).is_file())
+    })
+}
