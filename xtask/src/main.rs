@@ -1,6 +1,7 @@
 //! `cargo xtask <command>`: the project's automation, in Rust so it runs wherever cargo does.
 
 mod bench;
+mod deploy;
 mod dev;
 mod git;
 mod images;
@@ -22,10 +23,16 @@ struct Cli {
 enum Command {
     /// Our servers measured against the tools they replace (web-server vs nginx), in target/bench/.
     Bench(bench::Args),
+    /// Ship this commit to Kubernetes: build, deliver, migrate, then roll out (deploy/).
+    Deploy(deploy::Args),
     /// The whole stack on this machine, rebuilt on change: PostgreSQL, migrator, API, SPA.
     Dev(dev::Args),
     /// Build the api, migrator and web container images (tagged with the commit); --push them.
     Images(images::Args),
+    /// Reach an environment's page and API on localhost (kubectl port-forward, both at once).
+    PortForward(deploy::port_forward::Args),
+    /// An environment's Kubernetes manifests, images pinned to this commit, to stdout.
+    Render(deploy::render::Args),
     /// Everything the project checks: formatting, clippy with warnings denied, all tests.
     Test(test::Args),
     /// Build the SPA bundle: wasm, wasm-bindgen, wasm-opt, hashed names, .br/.gz.
@@ -36,8 +43,11 @@ fn main() {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Bench(args) => bench::run(args),
+        Command::Deploy(args) => deploy::run(args),
         Command::Dev(args) => dev::run(args),
         Command::Images(args) => images::run(args),
+        Command::PortForward(args) => deploy::port_forward::run(args),
+        Command::Render(args) => deploy::render::run(args),
         Command::Test(args) => test::run(args),
         Command::Web(args) => web::run(args),
     };

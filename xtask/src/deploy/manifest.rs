@@ -1,0 +1,111 @@
+//! Rendered manifests as documents: enough structure to plan a deploy (kinds, names,
+//! namespaces, a few fields), without modelling Kubernetes objects.
+
+use anyhow::{Context, bail};
+use serde::Deserialize;
+use serde_json::Value;
+
+/// One object of a rendered overlay.
+#[derive(Clone, Debug)]
+pub struct Document {
+    pub api_version: String,
+    pub kind: String,
+    pub name: String,
+    /// None for cluster-scoped objects (Namespace).
+    pub namespace: Option<String>,
+    pub value: Value,
+}
+
+impl Document {
+    /// `Kind/name`, as in kubectl's messages.
+    pub fn id(&self) -> String {
+        format!("{}/{}", self.kind, self.name)
+    }
+
+    /// The field at a JSON pointer (`/spec/template/spec`).
+    pub fn get(&self, pointer: &str) -> Option<&Value> {
+        self.value.pointer(pointer)
+    }
+
+    pub fn str_at(&self, pointer: &str) -> Option<&str> {
+        self.get(pointer).and_then(Value::as_str)
+    }
+
+    /// `kubectl`'s resource name: `deployment/api`, `cluster.postgresql.cnpg.io/postgres`.
+    pub fn resource(&self) -> String {
+        let kind = self.kind.to_lowercase();
+        match self.api_version.split_once('/') {
+            Some((group, _)) if group.contains('.') => format!("{kind}.{group}/{}", self.name),
+            _ => format!("{kind}/{}", self.name),
+        }
+    }
+
+    /// The document as YAML, for the files handed to `kubectl apply`.
+    pub fn to_yaml(&self) -> anyhow::Result<String> {
+        serde_yaml_ng::to_string(&self.value).with_context(|| format!("serializing {}", self.id()))
+    }
+}
+
+/// Every document of a multi-document YAML stream (empty ones skipped).
+pub fn parse_all(text: &str) -> anyhow::Result<Vec<Document>> {
+    let mut docs = Vec::new();
+    for (i, de) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
+        let value = Value::deserialize(de).with_context(|| format!("YAML document {}", i + 1))?;
+        if value.is_null() {
+            continue;
+        }
+        docs.push(document(value).with_context(|| format!("YAML document {}", i + 1))?);
+    }
+    Ok(docs)
+}
+
+fn document(value: Value) -> anyhow::Result<Document> {
+    let field = |pointer: &str| value.pointer(pointer).and_then(Value::as_str);
+    let (Some(api_version), Some(kind), Some(name)) = (
+        field("/apiVersion"),
+        field("/kind"),
+        field("/metadata/name"),
+    ) else {
+        bail!("not a Kubernetes object (apiVersion, kind and metadata.name are required)");
+    };
+    Ok(Document {
+        api_version: api_version.to_owned(),
+        kind: kind.to_owned(),
+        name: name.to_owned(),
+        namespace: field("/metadata/namespace").map(str::to_owned),
+        value: value.clone(),
+    })
+}
+
+/// The documents as one YAML stream.
+pub fn to_yaml_stream<'a>(docs: impl IntoIterator<Item = &'a Document>) -> anyhow::Result<String> {
+    let mut out = String::new();
+    for doc in docs {
+        out.push_str("---\n");
+        out.push_str(&doc.to_yaml()?);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_stream_and_names_resources_as_kubectl_does() {
+        let docs = parse_all(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: n}\n---\n\
+             ---\napiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata: {name: postgres}\n",
+        )
+        .unwrap();
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[0].resource(), "deployment/api");
+        assert_eq!(docs[0].namespace.as_deref(), Some("n"));
+        assert_eq!(docs[1].resource(), "cluster.postgresql.cnpg.io/postgres");
+        let err = parse_all("kind: Thing\n").unwrap_err();
+        assert!(
+            format!("{err:#}").contains("not a Kubernetes object"),
+            "{err:#}"
+        );
+    }
+}

@@ -1,0 +1,334 @@
+//! What a deploy does, in order, derived from the rendered manifests alone: printed by
+//! `--dry-run`, then followed step by step by a real deploy.
+//!
+//! The order keeps the API from changing before its schema exists: everything but the
+//! Deployments and the migration Job first (the database, its Secret, the new ConfigMaps
+//! under new hashed names, so running pods are untouched); then the database must be ready;
+//! then this version's migration Job must succeed; only then do the Deployments change.
+
+use std::{fmt::Write as _, path::PathBuf, time::Duration};
+
+use anyhow::{Context, bail};
+
+use super::{
+    manifest::{self, Document},
+    render::{self, Release, Rendered},
+};
+
+/// The phases of a deploy and what each waits for.
+#[derive(Debug)]
+pub struct Plan {
+    pub env: String,
+    pub namespace: String,
+    /// `kind-randoms (local kind cluster "randoms")`, or how the context will be chosen.
+    pub target: String,
+    /// How the images reach the cluster, one sentence.
+    pub delivery: String,
+    pub tag: String,
+    pub images: Vec<String>,
+    /// Applied first: everything the new version needs, none of what changes the old one.
+    pub foundation: Vec<Document>,
+    /// Waited for after the foundation: StatefulSets and CloudNativePG clusters.
+    pub databases: Vec<Document>,
+    /// This version's migration Job.
+    pub job: Document,
+    /// Applied after the migration succeeded: Deployments and their autoscalers.
+    pub workloads: Vec<Document>,
+    /// Rollouts waited for at the end.
+    pub rollouts: Vec<Document>,
+    pub timeout: Duration,
+    pub access: Access,
+    /// Where the manifests of each phase are written.
+    pub dir: PathBuf,
+}
+
+/// How to reach the app once deployed.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Access {
+    Ingress { urls: Vec<String> },
+    PortForward { services: Vec<(String, u16)> },
+}
+
+/// Files of the three apply phases, under the render directory.
+pub const FOUNDATION_FILE: &str = "1-foundation.yaml";
+pub const MIGRATION_FILE: &str = "2-migration.yaml";
+pub const WORKLOADS_FILE: &str = "3-workloads.yaml";
+
+impl Plan {
+    pub fn new(
+        rendered: &Rendered,
+        release: &Release,
+        target: String,
+        delivery: String,
+        timeout: Duration,
+    ) -> anyhow::Result<Self> {
+        let mut foundation = Vec::new();
+        let mut workloads = Vec::new();
+        let mut jobs = Vec::new();
+        for doc in &rendered.docs {
+            match doc.kind.as_str() {
+                "Deployment" | "HorizontalPodAutoscaler" => workloads.push(doc.clone()),
+                "Job" => jobs.push(doc.clone()),
+                _ => foundation.push(doc.clone()),
+            }
+        }
+        let job = match jobs.as_slice() {
+            [job] if job.name == release.job_name() => job.clone(),
+            [job] => bail!(
+                "the migration Job is named {}, expected {}",
+                job.name,
+                release.job_name()
+            ),
+            _ => bail!(
+                "the {} overlay must render exactly one Job (the migration), found {}",
+                rendered.env,
+                jobs.len()
+            ),
+        };
+        let databases = foundation
+            .iter()
+            .filter(|d| d.kind == "StatefulSet" || is_cnpg_cluster(d))
+            .cloned()
+            .collect();
+        let namespace = rendered.namespace()?.to_owned();
+        if let Some(stray) = rendered
+            .docs
+            .iter()
+            .find(|d| d.kind != "Namespace" && d.namespace.as_deref() != Some(&namespace))
+        {
+            bail!(
+                "{} is not in the namespace {namespace} of the {} overlay",
+                stray.id(),
+                rendered.env
+            );
+        }
+        let rollouts = workloads
+            .iter()
+            .filter(|d| d.kind == "Deployment")
+            .cloned()
+            .collect();
+        Ok(Self {
+            env: rendered.env.to_string(),
+            namespace,
+            target,
+            delivery,
+            tag: release.tag.clone(),
+            images: release.pins.iter().map(|p| p.reference()).collect(),
+            foundation,
+            databases,
+            job,
+            workloads,
+            rollouts,
+            timeout,
+            access: access(&rendered.docs)?,
+            dir: rendered.dir.clone(),
+        })
+    }
+
+    /// Writes the manifests of each phase next to the rendered ones.
+    pub fn write_phases(&self) -> anyhow::Result<()> {
+        for (file, docs) in [
+            (FOUNDATION_FILE, self.foundation.as_slice()),
+            (MIGRATION_FILE, std::slice::from_ref(&self.job)),
+            (WORKLOADS_FILE, self.workloads.as_slice()),
+        ] {
+            render::write(&self.dir.join(file), &manifest::to_yaml_stream(docs)?)?;
+        }
+        Ok(())
+    }
+
+    /// How long to wait for the migration: its own deadline, plus time to be scheduled.
+    pub fn job_timeout(&self) -> Duration {
+        let deadline = self
+            .job
+            .get("/spec/activeDeadlineSeconds")
+            .and_then(serde_json::Value::as_u64)
+            .unwrap_or(600);
+        Duration::from_secs(deadline + 60)
+    }
+
+    /// The plan as numbered steps.
+    pub fn describe(&self) -> String {
+        let secs = self.timeout.as_secs();
+        let mut out = String::new();
+        let _ = writeln!(
+            out,
+            "plan: deploy {} (namespace {}) to {}",
+            self.env, self.namespace, self.target
+        );
+        let _ = writeln!(out, "  images, tag {}:", self.tag);
+        for image in &self.images {
+            let _ = writeln!(out, "    {image}");
+        }
+        let _ = writeln!(out, "  1. images: {}", self.delivery);
+        let _ = writeln!(
+            out,
+            "  2. apply (server-side) {} objects: {}",
+            self.foundation.len(),
+            ids(&self.foundation)
+        );
+        let _ = writeln!(
+            out,
+            "  3. wait for the database: {} (timeout {secs} s)",
+            resources(&self.databases).unwrap_or_else(|| "nothing to wait for".into())
+        );
+        let _ = writeln!(
+            out,
+            "  4. run the migration Job {} and wait for it (timeout {} s); if it fails, print its logs and stop: the Deployments keep their version",
+            self.job.name,
+            self.job_timeout().as_secs()
+        );
+        let _ = writeln!(
+            out,
+            "  5. apply (server-side) {} objects: {}",
+            self.workloads.len(),
+            ids(&self.workloads)
+        );
+        let _ = writeln!(
+            out,
+            "  6. wait for the rollouts: {} (timeout {secs} s each)",
+            resources(&self.rollouts).unwrap_or_else(|| "none".into())
+        );
+        let _ = writeln!(
+            out,
+            "  7. print how to reach the app ({})",
+            self.access.summary()
+        );
+        let _ = writeln!(out, "  manifests: {}", self.dir.display());
+        out
+    }
+}
+
+impl Access {
+    pub fn summary(&self) -> String {
+        match self {
+            Access::Ingress { urls } => urls.join(", "),
+            Access::PortForward { services } => services
+                .iter()
+                .map(|(svc, port)| format!("port-forward svc/{svc} {port}"))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    }
+
+    /// What to tell the user once the rollout is done.
+    pub fn instructions(&self, context: &str, namespace: &str, env: &str) -> String {
+        match self {
+            Access::Ingress { urls } => {
+                format!("the app is at {}", urls.join(" and "))
+            }
+            Access::PortForward { services } => {
+                let mut out = format!(
+                    "reach the app with `cargo xtask port-forward {env} --context {context}`, or run each of these in its own terminal:\n"
+                );
+                for (svc, port) in services {
+                    let _ = writeln!(
+                        out,
+                        "  kubectl --context {context} -n {namespace} port-forward svc/{svc} {port}:{port}"
+                    );
+                }
+                if let Some((_, port)) = services.iter().find(|(svc, _)| svc == "web") {
+                    let _ = write!(out, "then open http://localhost:{port}");
+                }
+                out
+            }
+        }
+    }
+}
+
+/// The Ingress URLs (https where the Ingress has TLS for the host), else the port-forwards
+/// of the page and the API, whose local ports are the ones the dev config expects.
+pub fn access(docs: &[Document]) -> anyhow::Result<Access> {
+    let mut urls = Vec::new();
+    for ingress in docs.iter().filter(|d| d.kind == "Ingress") {
+        let tls_hosts: Vec<&str> = ingress
+            .get("/spec/tls")
+            .and_then(|t| t.as_array())
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.get("hosts").and_then(|h| h.as_array()))
+            .flatten()
+            .filter_map(|h| h.as_str())
+            .collect();
+        let rules = ingress.get("/spec/rules").and_then(|r| r.as_array());
+        for rule in rules.into_iter().flatten() {
+            if let Some(host) = rule.get("host").and_then(|h| h.as_str()) {
+                let scheme = if tls_hosts.contains(&host) {
+                    "https"
+                } else {
+                    "http"
+                };
+                urls.push(format!("{scheme}://{host}/"));
+            }
+        }
+    }
+    if !urls.is_empty() {
+        return Ok(Access::Ingress { urls });
+    }
+    let mut services = Vec::new();
+    for name in ["web", "api"] {
+        let svc = docs
+            .iter()
+            .find(|d| d.kind == "Service" && d.name == name)
+            .with_context(|| format!("no Ingress and no Service {name} to port-forward"))?;
+        let port = svc
+            .get("/spec/ports/0/port")
+            .and_then(serde_json::Value::as_u64)
+            .and_then(|p| u16::try_from(p).ok())
+            .with_context(|| format!("Service {name} has no port"))?;
+        services.push((name.to_owned(), port));
+    }
+    Ok(Access::PortForward { services })
+}
+
+pub fn is_cnpg_cluster(doc: &Document) -> bool {
+    doc.kind == "Cluster" && doc.api_version.starts_with("postgresql.cnpg.io/")
+}
+
+fn ids(docs: &[Document]) -> String {
+    docs.iter().map(Document::id).collect::<Vec<_>>().join(", ")
+}
+
+fn resources(docs: &[Document]) -> Option<String> {
+    (!docs.is_empty()).then(|| {
+        docs.iter()
+            .map(Document::resource)
+            .collect::<Vec<_>>()
+            .join(", ")
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_hosts_are_https_and_no_ingress_means_port_forwards() {
+        let docs = manifest::parse_all(
+            "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i}\n\
+             spec: {tls: [{hosts: [a.example]}], rules: [{host: a.example}, {host: b.example}]}\n",
+        )
+        .unwrap();
+        assert_eq!(
+            access(&docs).unwrap(),
+            Access::Ingress {
+                urls: vec!["https://a.example/".into(), "http://b.example/".into()]
+            }
+        );
+        let docs = manifest::parse_all(
+            "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 8080}]}\n---\n\
+             apiVersion: v1\nkind: Service\nmetadata: {name: api}\nspec: {ports: [{port: 3080}]}\n",
+        )
+        .unwrap();
+        let access = access(&docs).unwrap();
+        assert_eq!(
+            access,
+            Access::PortForward {
+                services: vec![("web".into(), 8080), ("api".into(), 3080)]
+            }
+        );
+        let text = access.instructions("kind-x", "ns", "dev");
+        assert!(text.contains("kubectl --context kind-x -n ns port-forward svc/web 8080:8080"));
+        assert!(text.contains("http://localhost:8080"));
+    }
+}

@@ -1,0 +1,151 @@
+//! `cargo xtask port-forward <env>`: the seed's two port-forwards (the page and the API) in
+//! one command, stopped together with Ctrl-C.
+
+use std::{
+    os::unix::process::CommandExt,
+    process::{Child, Stdio},
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    thread,
+    time::Duration,
+};
+
+use anyhow::{Context, bail};
+use nix::sys::signal::Signal;
+
+use super::{
+    dev_secret,
+    env::Environment,
+    kubectl::{self, Kubectl},
+    manifest::{self, Document},
+    preflight, render,
+};
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// The environment (an overlay of deploy/overlays/).
+    #[arg(value_enum)]
+    pub env: Environment,
+    /// kubectl context (default: the current one).
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Local port for the page (default: the web Service's port, which dev's CORS allows).
+    #[arg(long)]
+    pub web_port: Option<u16>,
+    /// Local port for the API (default: the api Service's port, dev's API_BASE_URL).
+    #[arg(long)]
+    pub api_port: Option<u16>,
+}
+
+pub fn run(args: Args) -> anyhow::Result<()> {
+    preflight::require_kubectl()?;
+    let overlay = args.env.overlay_dir();
+    if args.env == Environment::Dev {
+        dev_secret::ensure(&overlay)?;
+    }
+    let docs = manifest::parse_all(&render::kustomize(&overlay)?)?;
+    let namespace = docs
+        .iter()
+        .find(|d| d.kind == "Namespace")
+        .map(|d| d.name.clone())
+        .with_context(|| format!("the {} overlay declares no Namespace", args.env))?;
+    let context = match args.context {
+        Some(context) => context,
+        None => kubectl::current_context()?,
+    };
+    let kubectl = Kubectl::new(&context);
+    let web = service_port(&docs, "web")?;
+    let api = service_port(&docs, "api")?;
+    let web_local = args.web_port.unwrap_or(web);
+    let api_local = args.api_port.unwrap_or(api);
+    warn_if_the_page_looks_elsewhere(&docs, api_local, web_local);
+
+    let stop = Arc::new(AtomicBool::new(false));
+    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
+        signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
+    }
+    let mut children = Vec::new();
+    for (svc, local, remote) in [("web", web_local, web), ("api", api_local, api)] {
+        let mapping = format!("{local}:{remote}");
+        let target = format!("svc/{svc}");
+        let mut cmd = kubectl.command(&["-n", &namespace, "port-forward", &target, &mapping]);
+        cmd.stdin(Stdio::null()).process_group(0);
+        // SAFETY: prctl is async-signal-safe; the port-forward dies with us.
+        unsafe {
+            cmd.pre_exec(|| {
+                nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(std::io::Error::from)
+            });
+        }
+        let child = cmd
+            .spawn()
+            .with_context(|| format!("starting kubectl port-forward {target}"))?;
+        children.push((svc, child));
+    }
+    eprintln!(
+        "xtask: page http://localhost:{web_local}, API http://localhost:{api_local} (namespace {namespace}, context {context}); Ctrl-C stops both"
+    );
+    let result = wait(&stop, &mut children);
+    for (_, child) in &mut children {
+        terminate(child);
+    }
+    result
+}
+
+/// Until Ctrl-C (Ok) or a port-forward ends by itself (Err naming it).
+fn wait(stop: &AtomicBool, children: &mut [(&str, Child)]) -> anyhow::Result<()> {
+    while !stop.load(Ordering::Relaxed) {
+        for (svc, child) in children.iter_mut() {
+            if let Ok(Some(status)) = child.try_wait() {
+                bail!("the port-forward of svc/{svc} ended ({status}); its message is above");
+            }
+        }
+        thread::sleep(Duration::from_millis(200));
+    }
+    Ok(())
+}
+
+fn terminate(child: &mut Child) {
+    if let Ok(None) = child.try_wait() {
+        if let Ok(pid) = i32::try_from(child.id()) {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGTERM);
+        }
+        let _ = child.wait();
+    }
+}
+
+fn service_port(docs: &[Document], name: &str) -> anyhow::Result<u16> {
+    docs.iter()
+        .find(|d| d.kind == "Service" && d.name == name)
+        .and_then(|d| d.get("/spec/ports/0/port"))
+        .and_then(serde_json::Value::as_u64)
+        .and_then(|p| u16::try_from(p).ok())
+        .with_context(|| format!("the overlay has no Service {name} with a port"))
+}
+
+/// The page calls API_BASE_URL and the API allows CORS_ALLOWED_ORIGINS: other local ports
+/// give a page that cannot reach its API (the seed's CORS demonstration).
+fn warn_if_the_page_looks_elsewhere(docs: &[Document], api_local: u16, web_local: u16) {
+    let config = |prefix: &str, key: &str| {
+        docs.iter()
+            .find(|d| d.kind == "ConfigMap" && d.name.starts_with(prefix))
+            .and_then(|d| d.str_at(&format!("/data/{key}")))
+            .map(str::to_owned)
+    };
+    if let Some(base) = config("web-config", "API_BASE_URL")
+        && base.trim_end_matches('/') != format!("http://localhost:{api_local}")
+    {
+        eprintln!(
+            "xtask: note: the page calls the API at {base} (API_BASE_URL), not at this port-forward"
+        );
+    }
+    if let Some(origins) = config("api-config", "CORS_ALLOWED_ORIGINS") {
+        let page = format!("http://localhost:{web_local}");
+        if !origins.split(',').any(|o| o.trim() == page) {
+            eprintln!(
+                "xtask: note: the API allows pages from {origins} (CORS_ALLOWED_ORIGINS), not {page}"
+            );
+        }
+    }
+}

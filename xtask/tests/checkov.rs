@@ -1,0 +1,51 @@
+//! checkov (a policy scanner, `pip install checkov`) over the rendered overlays, with the
+//! skips of deploy/checkov.yaml (each one explained there). Skipped, with a note, where
+//! checkov is not installed; `CHECKOV=/path/to/checkov` names one off PATH.
+
+mod common;
+
+use std::{path::PathBuf, process::Command};
+
+use common::{ENVS, REGISTRY, TAG, run, xtask};
+
+fn checkov() -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os("CHECKOV") {
+        return Some(PathBuf::from(path));
+    }
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|dir| dir.join("checkov"))
+        .find(|p| p.is_file())
+}
+
+#[test]
+fn checkov_finds_nothing_in_the_rendered_overlays() {
+    let Some(checkov) = checkov() else {
+        eprintln!("note: checkov is not installed (pip install checkov): policy scan skipped");
+        return;
+    };
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut cmd = Command::new(&checkov);
+    cmd.arg("--config-file")
+        .arg(common::root().join("deploy/checkov.yaml"));
+    for env in ENVS {
+        let output = run(xtask(&[
+            "render",
+            env,
+            "--tag",
+            TAG,
+            "--registry",
+            REGISTRY,
+        ]));
+        let file = dir.path().join(format!("{env}.yaml"));
+        std::fs::write(&file, output.stdout).expect("write the manifests");
+        cmd.arg("--file").arg(&file);
+    }
+    let output = cmd.output().expect("running checkov");
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success() && report.contains("Failed checks: 0"),
+        "checkov found problems:\n{report}\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(report.contains("Passed checks:"), "{report}");
+}

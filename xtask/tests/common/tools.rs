@@ -1,0 +1,131 @@
+//! A PATH for running xtask with every outside tool recorded: kubectl (the real one, or a
+//! fake cluster that answers what a deploy asks), and docker, podman, kind, k3d and minikube,
+//! which record their arguments and fail.
+
+use std::{
+    os::unix::fs::PermissionsExt,
+    path::{Path, PathBuf},
+    process::Output,
+};
+
+use super::xtask;
+
+pub enum Kubectl {
+    /// The real kubectl, for `kustomize` and `config`: anything else would reach a cluster.
+    Real,
+    /// A cluster that serves every API the manifests use, applies anything, reports every
+    /// rollout done, and finishes a migration Job with this condition (`Complete`, `Failed`).
+    FakeCluster { job_outcome: &'static str },
+}
+
+pub struct Tools {
+    dir: tempfile::TempDir,
+}
+
+impl Tools {
+    pub fn new(kubectl: Kubectl) -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let log = dir.path().join("calls.log");
+        let real = which("kubectl").expect("kubectl on PATH (its kustomize renders the overlays)");
+        let script = match kubectl {
+            Kubectl::Real => format!(
+                "#!/bin/sh\necho \"kubectl $*\" >> '{log}'\nexec '{real}' \"$@\"\n",
+                log = log.display(),
+                real = real.display()
+            ),
+            Kubectl::FakeCluster { job_outcome } => format!(
+                r#"#!/bin/sh
+echo "kubectl $*" >> '{log}'
+[ "$1" = --context ] && shift 2
+case "$1" in
+  kustomize|config) exec '{real}' "$@" ;;
+  version) echo '{{"serverVersion":{{"major":"1","minor":"33","gitVersion":"v1.33.1-fake"}}}}'; exit 0 ;;
+  api-versions) printf '%s\n' v1 apps/v1 batch/v1 policy/v1 networking.k8s.io/v1 rbac.authorization.k8s.io/v1 autoscaling/v2 postgresql.cnpg.io/v1 cert-manager.io/v1 metrics.k8s.io/v1beta1; exit 0 ;;
+  apply) case "$*" in *2-migration.yaml*) touch '{dir}/migration-applied' ;; esac ;;
+esac
+case "$*" in
+  *"get job "*)
+    if [ -e '{dir}/migration-applied' ]; then
+      echo '{{"status":{{"conditions":[{{"type":"{job_outcome}","status":"True","reason":"Fake"}}]}}}}'
+    fi ;;
+  *" logs "*) echo 'migrator: error: fake failure' ;;
+esac
+exit 0
+"#,
+                log = log.display(),
+                real = real.display(),
+                dir = dir.path().display(),
+            ),
+        };
+        write_exe(&dir.path().join("kubectl"), &script);
+        for tool in ["docker", "podman", "kind", "k3d", "minikube"] {
+            let fake = format!(
+                "#!/bin/sh\necho \"{tool} $*\" >> '{}'\nexit 97\n",
+                log.display()
+            );
+            write_exe(&dir.path().join(tool), &fake);
+        }
+        std::fs::write(&log, "").unwrap();
+        Self { dir }
+    }
+
+    /// A kubeconfig whose current context is `context` and whose cluster cannot answer.
+    pub fn kubeconfig(&self, context: &str) -> PathBuf {
+        let path = self.dir.path().join("kubeconfig");
+        std::fs::write(
+            &path,
+            format!(
+                "apiVersion: v1\nkind: Config\ncurrent-context: {context}\n\
+                 clusters: [{{name: c, cluster: {{server: 'https://127.0.0.1:9'}}}}]\n\
+                 users: [{{name: u, user: {{token: not-a-real-token}}}}]\n\
+                 contexts: [{{name: {context}, context: {{cluster: c, user: u}}}}]\n"
+            ),
+        )
+        .unwrap();
+        path
+    }
+
+    pub fn run(&self, args: &[&str], kubeconfig: Option<&Path>) -> Output {
+        let path = format!(
+            "{}:{}",
+            self.dir.path().display(),
+            std::env::var("PATH").unwrap_or_default()
+        );
+        let mut cmd = xtask(args);
+        cmd.env("PATH", path);
+        if let Some(kubeconfig) = kubeconfig {
+            cmd.env("KUBECONFIG", kubeconfig);
+        }
+        cmd.output().expect("running xtask")
+    }
+
+    /// Every call, in order: `kubectl --context c apply …`.
+    pub fn calls(&self) -> Vec<String> {
+        std::fs::read_to_string(self.dir.path().join("calls.log"))
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
+    /// Only local kubectl commands ran: rendering, and reading the kubeconfig.
+    pub fn assert_touched_nothing(&self) {
+        for call in self.calls() {
+            assert!(
+                call.starts_with("kubectl kustomize ") || call == "kubectl config current-context",
+                "a dry run or a refusal ran `{call}`"
+            );
+        }
+    }
+}
+
+fn which(program: &str) -> Option<PathBuf> {
+    std::env::split_paths(&std::env::var_os("PATH")?)
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+}
+
+fn write_exe(path: &Path, text: &str) {
+    std::fs::write(path, text).unwrap();
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o755)).unwrap();
+}

@@ -1,0 +1,173 @@
+//! A real `cargo xtask deploy` (images not built: `--no-build`) against a fake cluster that
+//! records every kubectl call: the database is waited for before the migration, the
+//! migration must succeed before any Deployment is applied, and a failed migration shows
+//! its logs and stops with the Deployments untouched.
+
+mod common;
+
+use common::{
+    REGISTRY, TAG,
+    tools::{Kubectl, Tools},
+};
+
+/// The calls that reached the cluster (rendering and the kubeconfig are local).
+fn cluster_calls(tools: &Tools, context: &str) -> Vec<String> {
+    let prefix = format!("kubectl --context {context} ");
+    tools
+        .calls()
+        .into_iter()
+        .filter(|c| !c.starts_with("kubectl kustomize ") && !c.starts_with("kubectl config "))
+        .map(|c| {
+            c.strip_prefix(&prefix)
+                .unwrap_or_else(|| panic!("a call without --context {context}: {c}"))
+                .to_owned()
+        })
+        .collect()
+}
+
+/// Index of the first call containing every part.
+fn first(calls: &[String], parts: &[&str]) -> usize {
+    calls
+        .iter()
+        .position(|c| parts.iter().all(|p| c.contains(p)))
+        .unwrap_or_else(|| panic!("no call with {parts:?} in:\n{}", calls.join("\n")))
+}
+
+#[test]
+fn dev_waits_for_the_database_then_migrates_then_rolls_out() {
+    let tools = Tools::new(Kubectl::FakeCluster {
+        job_outcome: "Complete",
+    });
+    let out = tools.run(
+        &[
+            "deploy",
+            "dev",
+            "--context",
+            "kind-fake",
+            "--no-build",
+            "--tag",
+            TAG,
+        ],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let calls = cluster_calls(&tools, "kind-fake");
+    let job = format!("migrate-{TAG}");
+    let order = [
+        first(&calls, &["version"]),
+        first(&calls, &["api-versions"]),
+        first(&calls, &["apply --server-side", "1-foundation.yaml"]),
+        first(&calls, &["rollout status statefulset/postgres"]),
+        first(&calls, &["get job", &job]),
+        first(&calls, &["apply --server-side", "2-migration.yaml"]),
+        first(&calls, &["apply --server-side", "3-workloads.yaml"]),
+        first(&calls, &["rollout status deployment/api"]),
+        first(&calls, &["rollout status deployment/web"]),
+    ];
+    assert!(
+        order.windows(2).all(|w| w[0] < w[1]),
+        "out of order:\n{}",
+        calls.join("\n")
+    );
+    // The migration was seen complete between its apply and the Deployments' apply.
+    let migrated = calls.iter().rposition(|c| c.contains("get job")).unwrap();
+    assert!(order[5] < migrated && migrated < order[6]);
+    assert!(
+        calls
+            .iter()
+            .all(|c| !c.contains("rollout status deployment") || c.contains("--timeout=300s")),
+        "rollouts wait with a timeout"
+    );
+    assert!(
+        stderr.contains("port-forward svc/web 8080:8080"),
+        "{stderr}"
+    );
+    // Nothing was built or loaded.
+    assert!(tools.calls().iter().all(|c| c.starts_with("kubectl ")));
+}
+
+#[test]
+fn a_failed_migration_prints_its_logs_and_leaves_the_deployments_alone() {
+    let tools = Tools::new(Kubectl::FakeCluster {
+        job_outcome: "Failed",
+    });
+    let out = tools.run(
+        &[
+            "deploy",
+            "dev",
+            "--context",
+            "kind-fake",
+            "--no-build",
+            "--tag",
+            TAG,
+        ],
+        None,
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!("migration Job migrate-{TAG} failed")),
+        "{stderr}"
+    );
+    assert!(stderr.contains("Nothing was rolled out"), "{stderr}");
+    assert!(
+        stdout.contains("fake failure"),
+        "the Job's logs are shown: {stdout}"
+    );
+    let calls = cluster_calls(&tools, "kind-fake");
+    first(
+        &calls,
+        &[
+            "logs",
+            &format!("batch.kubernetes.io/job-name=migrate-{TAG}"),
+        ],
+    );
+    for call in &calls {
+        assert!(
+            !call.contains("3-workloads.yaml") && !call.contains("deployment/"),
+            "the Deployments were touched after a failed migration: {call}"
+        );
+    }
+}
+
+#[test]
+fn prod_waits_for_cloudnativepg_and_checks_the_certificate_issuer() {
+    let tools = Tools::new(Kubectl::FakeCluster {
+        job_outcome: "Complete",
+    });
+    let out = tools.run(
+        &[
+            "deploy",
+            "prod",
+            "--context",
+            "gke-fake",
+            "--yes",
+            "--no-build",
+            "--tag",
+            TAG,
+            "--registry",
+            REGISTRY,
+        ],
+        None,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let calls = cluster_calls(&tools, "gke-fake");
+    let issuer = first(&calls, &["get clusterissuer letsencrypt-prod"]);
+    let foundation = first(&calls, &["apply --server-side", "1-foundation.yaml"]);
+    let database = first(
+        &calls,
+        &["wait --for=condition=Ready cluster.postgresql.cnpg.io/postgres"],
+    );
+    let migration = first(&calls, &["apply --server-side", "2-migration.yaml"]);
+    let workloads = first(&calls, &["apply --server-side", "3-workloads.yaml"]);
+    assert!(
+        issuer < foundation
+            && foundation < database
+            && database < migration
+            && migration < workloads
+    );
+    assert!(stderr.contains("https://randoms.example.com/"), "{stderr}");
+}
