@@ -6,8 +6,10 @@
 //! Each comparison is a module that builds what it measures and returns an outcome that
 //! renders as Markdown and JSON; `report` and `process` hold what they share.
 
+mod api;
 mod http;
 mod nginx;
+mod pgbench;
 mod process;
 mod report;
 mod static_server;
@@ -31,6 +33,18 @@ pub struct Args {
     /// Short loads (3 s instead of 10 s): to see that it works, not numbers to publish.
     #[arg(long)]
     pub quick: bool,
+    /// Run only these comparisons (default: all).
+    #[arg(long, value_enum, value_delimiter = ',')]
+    pub only: Vec<Comparison>,
+}
+
+/// One comparison, and the name of its report in `target/bench/`.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Comparison {
+    /// The API against pgbench; its memory and start time.
+    Api,
+    /// The static server against nginx; the SPA's first load.
+    Static,
 }
 
 /// How hard and how long every server is loaded.
@@ -73,19 +87,49 @@ impl Settings {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let settings = Settings::new(args.quick)?;
-    require(&[("wrk", "wrk"), ("nginx", "nginx-light")])?;
-    // Before anything runs: how busy the machine already was.
-    let machine = machine();
-    let outcome = static_server::run(&settings)?;
+    let wanted = |c| args.only.is_empty() || args.only.contains(&c);
+    let mut tools = vec![("wrk", "wrk")];
+    if wanted(Comparison::Static) {
+        tools.push(("nginx", "nginx-light"));
+    }
+    require(&tools)?;
+    if wanted(Comparison::Api) {
+        // Before anything runs: how busy the machine already was.
+        let machine = machine();
+        let outcome = api::run(&settings)?;
+        let (markdown, json) = (
+            |date: &str| outcome.markdown(&settings, date),
+            outcome.json(&settings),
+        );
+        save("api", markdown, json, machine)?;
+    }
+    if wanted(Comparison::Static) {
+        let machine = machine();
+        let outcome = static_server::run(&settings)?;
+        let (markdown, json) = (
+            |date: &str| outcome.markdown(&settings, date),
+            outcome.json(&settings),
+        );
+        save("static", markdown, json, machine)?;
+    }
+    Ok(())
+}
+
+/// Prints a comparison's table and writes `target/bench/<stem>.md` and `.json`.
+fn save(
+    stem: &str,
+    markdown: impl FnOnce(&str) -> String,
+    mut json: Value,
+    machine: Value,
+) -> anyhow::Result<()> {
     let (unix_time, date) = report::now();
-    let markdown = outcome.markdown(&settings, &date);
-    let mut json = outcome.json(&settings);
+    let markdown = markdown(&date);
     json["unix_time"] = unix_time.into();
     json["date"] = date.into();
     json["machine"] = machine;
     println!("{markdown}");
     let dir = project::target_dir().join("bench");
-    let [md, js] = report::save(&dir, "static", &markdown, &json)?;
+    let [md, js] = report::save(&dir, stem, &markdown, &json)?;
     eprintln!("xtask: bench: wrote {} and {}", md.display(), js.display());
     Ok(())
 }

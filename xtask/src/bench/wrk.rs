@@ -56,6 +56,16 @@ impl Stats {
 
 /// Runs wrk against `url` with an optional `Accept-Encoding`.
 pub fn run(load: &Load, url: &str, accept_encoding: Option<&str>) -> anyhow::Result<Stats> {
+    run_with(load, url, accept_encoding, None)
+}
+
+/// Runs wrk with a Lua script (e.g. one that makes every request a POST).
+pub fn run_with(
+    load: &Load,
+    url: &str,
+    accept_encoding: Option<&str>,
+    script: Option<&std::path::Path>,
+) -> anyhow::Result<Stats> {
     let mut cmd = Command::new("wrk");
     cmd.arg(format!("-t{}", load.threads))
         .arg(format!("-c{}", load.connections))
@@ -63,6 +73,9 @@ pub fn run(load: &Load, url: &str, accept_encoding: Option<&str>) -> anyhow::Res
         .arg("--latency");
     if let Some(encoding) = accept_encoding {
         cmd.arg("-H").arg(format!("Accept-Encoding: {encoding}"));
+    }
+    if let Some(script) = script {
+        cmd.arg("--script").arg(script);
     }
     cmd.arg(url);
     let out = cmd.output().context("running wrk")?;
