@@ -12,7 +12,8 @@ use actix_web::{
 use deadpool_postgres::PoolError;
 use domain::{ErrorBody, LimitError};
 
-#[derive(Debug, thiserror::Error)]
+/// Clone: one failed batched insert answers each of its requests with the same error.
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum ApiError {
     #[error(transparent)]
     InvalidLimit(#[from] LimitError),

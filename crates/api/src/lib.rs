@@ -5,6 +5,8 @@
 
 pub mod configuration;
 pub mod error;
+pub mod inserts;
+pub mod latest;
 pub mod metrics;
 pub mod middleware;
 pub mod openapi;

@@ -1,17 +1,23 @@
 //! Prometheus metrics at `/metrics`: request counts and latency histograms by route pattern,
 //! method and status (actix-web-prom), and the connection pool's gauges, read at scrape time.
 
+use actix_web::{HttpResponse, web};
 use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
 use deadpool_postgres::Pool;
 use prometheus::{
-    IntGauge, Opts,
+    IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
     core::{Collector, Desc},
     proto::MetricFamily,
 };
 
-pub fn build(pool: Pool) -> anyhow::Result<PrometheusMetrics> {
+use crate::{error::ApiError, latest::LatestCache};
+
+/// The middleware that records every request into `registry`. `/metrics` itself is an
+/// ordinary route ([`serve`]), not the middleware's built-in endpoint: that one answered
+/// only GET and let every other method fall through to a 404 "no route", where every
+/// other route answers 405 with `Allow`.
+pub fn build(pool: Pool, latest: &LatestCache) -> anyhow::Result<PrometheusMetrics> {
     let metrics = PrometheusMetricsBuilder::new("api")
-        .endpoint("/metrics")
         // Unknown paths share one label, so scanners cannot blow up the series count.
         .mask_unmatched_patterns("UNMATCHED")
         .build()
@@ -19,7 +25,40 @@ pub fn build(pool: Pool) -> anyhow::Result<PrometheusMetrics> {
     metrics
         .registry
         .register(Box::new(PoolCollector::new(pool)?))?;
+    let cache = IntCounterVec::new(
+        Opts::new(
+            "latest_cache_total",
+            "GET /randoms answered from this replica's copy (hit) or from the database (miss)",
+        )
+        .namespace("api"),
+        &["result"],
+    )?;
+    metrics.registry.register(Box::new(cache.clone()))?;
+    latest.count_into(
+        cache.with_label_values(&["hit"]),
+        cache.with_label_values(&["miss"]),
+    );
     Ok(metrics)
+}
+
+/// Prometheus text format: requests by route, method and status (count and latency
+/// histogram), and the connection pool's size, idle connections and waiting requests.
+#[utoipa::path(
+    get,
+    path = "/metrics",
+    operation_id = "metrics",
+    responses((status = 200, description = "Prometheus text format", content_type = "text/plain"))
+)]
+pub async fn serve(registry: web::Data<Registry>) -> Result<HttpResponse, ApiError> {
+    let text = TextEncoder::new()
+        .encode_to_string(&registry.gather())
+        .map_err(|e| {
+            tracing::error!(error = %e, "encoding the metrics failed");
+            ApiError::Internal
+        })?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(text))
 }
 
 /// Reads the pool's status each time Prometheus scrapes.

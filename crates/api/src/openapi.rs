@@ -19,7 +19,7 @@ use crate::routes;
         routes::healthz,
         routes::ready,
         document,
-        metrics,
+        crate::metrics::serve,
     ),
     components(schemas(Random, ErrorBody))
 )]
@@ -30,9 +30,3 @@ pub struct ApiDoc;
 pub async fn document() -> HttpResponse {
     HttpResponse::Ok().json(ApiDoc::openapi())
 }
-
-/// Served by the metrics middleware ([`crate::metrics`]); described here so the document
-/// lists every route.
-#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus text format", content_type = "text/plain")))]
-#[allow(dead_code)]
-fn metrics() {}

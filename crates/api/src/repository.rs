@@ -27,15 +27,29 @@ pub async fn latest(client: &Object, limit: Limit) -> Result<Vec<Random>, ApiErr
     Ok(rows.iter().map(random).collect())
 }
 
-/// Inserts one row; the database draws the UUID (`gen_random_uuid()`).
-pub async fn insert(client: &Object) -> Result<Random, ApiError> {
+/// Inserts `rows` rows in one statement (a batch of POSTs, see [`crate::inserts`]); the
+/// database draws the UUIDs. Returns them, oldest first.
+pub async fn insert_many(client: &Object, rows: usize) -> Result<Vec<Random>, ApiError> {
     let stmt = client
         .prepare_cached(&format!(
-            "INSERT INTO randoms DEFAULT VALUES RETURNING {COLUMNS}"
+            "INSERT INTO randoms (name) SELECT gen_random_uuid() FROM generate_series(1, $1) \
+             RETURNING {COLUMNS}"
         ))
         .await?;
-    let row = client.query_one(&stmt, &[]).await?;
-    Ok(random(&row))
+    let rows = i32::try_from(rows).map_err(|_| ApiError::Internal)?;
+    // One pipelined round trip, but an explicit COMMIT: its answer comes after the commit
+    // (and after PostgreSQL signalled the listeners, see `crate::latest`). A lone extended-
+    // protocol statement returns its rows before the commit its Sync triggers.
+    let params: [&(dyn tokio_postgres::types::ToSql + Sync); 1] = [&rows];
+    let (begin, created, commit) = tokio::join!(
+        client.batch_execute("BEGIN"),
+        client.query(&stmt, &params),
+        client.batch_execute("COMMIT"),
+    );
+    begin?;
+    let created = created?;
+    commit?;
+    Ok(created.iter().map(random).collect())
 }
 
 pub async fn by_id(client: &Object, id: i64) -> Result<Option<Random>, ApiError> {

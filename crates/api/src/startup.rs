@@ -24,6 +24,8 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+    /// For the cache's own listening connection, outside the pool.
+    db: tokio_postgres::Config,
 }
 
 impl Application {
@@ -32,7 +34,7 @@ impl Application {
     pub fn build(settings: Settings) -> anyhow::Result<Self> {
         let pool = db::build_pool(&settings.db, settings.pool())?;
         let state = AppState::new(pool.clone());
-        let metrics = metrics::build(pool)?;
+        let metrics = metrics::build(pool, &state.latest)?;
 
         let addr = format!("{}:{}", settings.server.api_host, settings.server.api_port);
         let listener = TcpListener::bind(&addr)
@@ -42,9 +44,11 @@ impl Application {
 
         let origins = settings.server.cors_allowed_origins.clone();
         let app_state = web::Data::new(state.clone());
+        let registry = web::Data::new(metrics.registry.clone());
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
+                .app_data(registry.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 .wrap(from_fn(middleware::catch_panic))
                 .wrap(json_error_bodies())
@@ -62,6 +66,7 @@ impl Application {
             port: local.port(),
             server,
             state,
+            db: settings.db.pg_config(settings.pool().connect_timeout)?,
         })
     }
 
@@ -90,6 +95,7 @@ impl Application {
         shutdown: impl Future<Output = ()> + 'static,
     ) -> anyhow::Result<()> {
         let handle = self.server.handle();
+        let listener = actix_web::rt::spawn(self.state.latest.clone().listen(self.db.clone()));
         let state = self.state.clone();
         let watcher = actix_web::rt::spawn(async move {
             shutdown.await;
@@ -98,6 +104,7 @@ impl Application {
         });
         let served = self.server.await;
         watcher.abort();
+        listener.abort();
         self.state.pool.close();
         tracing::info!("stopped");
         served.context("the HTTP server failed")

@@ -5,17 +5,27 @@ use std::sync::{
 
 use deadpool_postgres::Pool;
 
+use crate::{inserts::Inserter, latest::LatestCache};
+
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub pool: Pool,
+    /// This replica's copy of the latest items (see [`crate::latest`]).
+    pub latest: LatestCache,
+    /// Batches concurrent POSTs (see [`crate::inserts`]).
+    pub inserter: Inserter,
     shutting_down: Arc<AtomicBool>,
 }
 
 impl AppState {
+    /// Starts the insert batcher on the current runtime; the cache stays empty until its
+    /// listener runs ([`LatestCache::listen`]).
     pub fn new(pool: Pool) -> Self {
         Self {
+            inserter: Inserter::start(pool.clone()),
             pool,
+            latest: LatestCache::default(),
             shutting_down: Arc::new(AtomicBool::new(false)),
         }
     }

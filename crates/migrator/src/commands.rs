@@ -325,6 +325,9 @@ mod tests {
         let err = check_embedded(7)
             .expect_err("7 is not embedded")
             .to_string();
-        assert_eq!(err, "no embedded migration has version 7 (embedded: 1, 2)");
+        assert_eq!(
+            err,
+            "no embedded migration has version 7 (embedded: 1, 2, 3)"
+        );
     }
 }

@@ -15,6 +15,7 @@ mod sql {
 const DOWN_SCRIPTS: &[(i32, &str)] = &[
     (1, include_str!("../migrations/V1__create_randoms.down.sql")),
     (2, include_str!("../migrations/V2__seed_randoms.down.sql")),
+    (3, include_str!("../migrations/V3__notify_changes.down.sql")),
 ];
 
 /// The up migrations, ordered by version.
@@ -113,9 +114,9 @@ mod tests {
 
     #[test]
     fn latest_version_is_the_highest_embedded_one() {
-        assert_eq!(latest_version(), 2);
-        assert_eq!(versions_list(), "1, 2");
+        assert_eq!(latest_version(), 3);
+        assert_eq!(versions_list(), "1, 2, 3");
         assert_eq!(find(1).map(Migration::name), Some("create_randoms"));
-        assert!(find(3).is_none());
+        assert!(find(4).is_none());
     }
 }

@@ -47,7 +47,7 @@ async fn up_on_an_empty_database_creates_and_seeds_and_status_shows_both_applied
     );
     assert_eq!(
         states(&status.stdout),
-        pairs(&[("1", "applied"), ("2", "applied")])
+        pairs(&[("1", "applied"), ("2", "applied"), ("3", "applied")])
     );
     assert!(status.stdout.contains("create_randoms"));
 }
@@ -60,7 +60,7 @@ async fn up_twice_is_idempotent() {
 
     let db = connect(&url).await;
     assert_eq!(count(&db, ROWS).await, 100);
-    assert_eq!(count(&db, HISTORY).await, 2);
+    assert_eq!(count(&db, HISTORY).await, 3);
 }
 
 #[tokio::test]
@@ -70,13 +70,16 @@ async fn down_reverts_one_migration_at_a_time_and_up_honours_a_target() {
     run(&mut migrator(&url, &["up"])).success();
 
     run(&mut migrator(&url, &["down"])).success();
+    assert_eq!(count(&db, ROWS).await, 100);
+    assert_eq!(count(&db, HISTORY).await, 2);
+    run(&mut migrator(&url, &["down"])).success();
     assert!(table_exists(&db, "randoms").await);
     assert_eq!(count(&db, ROWS).await, 0);
     assert_eq!(count(&db, HISTORY).await, 1);
     let status = run(&mut migrator(&url, &["status"]));
     assert_eq!(
         states(&status.success().stdout),
-        pairs(&[("1", "applied"), ("2", "pending")])
+        pairs(&[("1", "applied"), ("2", "pending"), ("3", "pending")])
     );
 
     run(&mut migrator(&url, &["down"])).success();
@@ -92,7 +95,7 @@ async fn down_reverts_one_migration_at_a_time_and_up_honours_a_target() {
     let status = run(&mut migrator(&url, &["status"]));
     assert_eq!(
         states(&status.success().stdout),
-        pairs(&[("1", "applied"), ("2", "pending")])
+        pairs(&[("1", "applied"), ("2", "pending"), ("3", "pending")])
     );
 
     run(&mut migrator(&url, &["up"])).success();
@@ -111,7 +114,7 @@ async fn down_to_target_zero_reverts_everything() {
     let status = run(&mut migrator(&url, &["status"]));
     assert_eq!(
         states(&status.success().stdout),
-        pairs(&[("1", "pending"), ("2", "pending")])
+        pairs(&[("1", "pending"), ("2", "pending"), ("3", "pending")])
     );
 }
 
@@ -138,7 +141,7 @@ async fn five_concurrent_ups_on_an_empty_database_apply_the_schema_once() {
     }
 
     let db = connect(&url).await;
-    assert_eq!(count(&db, HISTORY).await, 2);
+    assert_eq!(count(&db, HISTORY).await, 3);
     assert_eq!(count(&db, ROWS).await, 100);
 }
 

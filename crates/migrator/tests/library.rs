@@ -26,7 +26,7 @@ fn steps(list: &[(i32, &str)]) -> Vec<Step> {
 
 #[test]
 fn latest_version_is_the_highest_embedded_migration() {
-    assert_eq!(migrator::latest_version(), 2);
+    assert_eq!(migrator::latest_version(), 3);
 }
 
 #[tokio::test]
@@ -48,22 +48,29 @@ async fn applied_version_follows_up_and_down() {
     );
 
     let report = migrator::up(&mut client, None).await.expect("up");
-    assert_eq!(report.applied, steps(&[(2, "seed_randoms")]));
+    assert_eq!(
+        report.applied,
+        steps(&[(2, "seed_randoms"), (3, "notify_changes")])
+    );
     assert_eq!(
         migrator::applied_version(&client).await.expect("query"),
-        Some(2)
+        Some(3)
     );
 
     let report = migrator::up(&mut client, None).await.expect("up again");
     assert!(report.applied.is_empty());
-    assert_eq!(report.version, Some(2));
+    assert_eq!(report.version, Some(3));
 
     let report = migrator::down(&mut client, Some(0))
         .await
         .expect("down to 0");
     assert_eq!(
         report.reverted,
-        steps(&[(2, "seed_randoms"), (1, "create_randoms")])
+        steps(&[
+            (3, "notify_changes"),
+            (2, "seed_randoms"),
+            (1, "create_randoms")
+        ])
     );
     assert_eq!(report.version, None);
     // The history table stays (empty), as refinery would leave it.
@@ -106,15 +113,15 @@ async fn reverting_the_seed_keeps_rows_added_since() {
         .expect("insert after the seed");
     assert_eq!(count(&client, "select count(*) from randoms").await, 103);
 
-    migrator::down(&mut client, None)
+    migrator::down(&mut client, Some(1))
         .await
-        .expect("revert the seed");
+        .expect("revert the seed (and V3 above it)");
     assert_eq!(count(&client, "select count(*) from randoms").await, 3);
 
     // Seeding again after a revert, and reverting again, still removes just the seed.
     migrator::up(&mut client, None).await.expect("seed again");
     assert_eq!(count(&client, "select count(*) from randoms").await, 103);
-    migrator::down(&mut client, None)
+    migrator::down(&mut client, Some(1))
         .await
         .expect("revert again");
     assert_eq!(count(&client, "select count(*) from randoms").await, 3);
@@ -130,7 +137,7 @@ async fn down_refuses_migrations_it_does_not_know() {
     client
         .batch_execute(
             "insert into refinery_schema_history (version, name, applied_on, checksum) \
-             values (3, 'from_the_future', '2030-01-01T00:00:00Z', '1')",
+             values (99, 'from_the_future', '2030-01-01T00:00:00Z', '1')",
         )
         .await
         .expect("fake a newer migration");
@@ -138,17 +145,17 @@ async fn down_refuses_migrations_it_does_not_know() {
         .await
         .expect_err("refused");
     assert!(
-        matches!(err, Error::NotEmbedded { version: 3, .. }),
+        matches!(err, Error::NotEmbedded { version: 99, .. }),
         "{err}"
     );
     let status = migrator::status(&client).await.expect("status");
-    assert_eq!(status.state_of(3), Some(State::Unknown));
+    assert_eq!(status.state_of(99), Some(State::Unknown));
 
     // V2 recorded with another script: its down script may not match, so it is refused,
     // and `down --target 0` refuses before reverting anything.
     client
         .batch_execute(
-            "delete from refinery_schema_history where version = 3; \
+            "delete from refinery_schema_history where version = 99; \
              update refinery_schema_history set checksum = '42' where version = 2",
         )
         .await
@@ -173,7 +180,8 @@ async fn a_failed_revert_leaves_schema_and_history_as_they_were() {
     other
         .batch_execute(
             "delete from randoms; \
-             delete from refinery_schema_history where version = 2; \
+             drop trigger randoms_changed on randoms; drop function randoms_changed(); \
+             delete from refinery_schema_history where version in (2, 3); \
              create view latest as select * from randoms",
         )
         .await

@@ -4,7 +4,7 @@
 use std::{
     fs,
     path::{Path, PathBuf},
-    time::{Duration, SystemTime, UNIX_EPOCH},
+    time::Duration,
 };
 
 use anyhow::Context;
@@ -88,27 +88,9 @@ pub fn kb(bytes: u64) -> String {
 
 /// Seconds since the epoch, and the same as `YYYY-MM-DD HH:MM UTC`.
 pub fn now() -> (u64, String) {
-    let secs = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs());
-    (secs, utc(secs))
-}
-
-/// Civil date from days since 1970-01-01 (Howard Hinnant's algorithm), to avoid a date
-/// crate for one line of the report.
-fn utc(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let (hour, minute) = ((secs % 86_400) / 3600, (secs % 3600) / 60);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02} UTC")
+    let now = chrono::Utc::now();
+    let secs = u64::try_from(now.timestamp()).unwrap_or_default();
+    (secs, now.format("%Y-%m-%d %H:%M UTC").to_string())
 }
 
 /// Writes `<dir>/<stem>.md` and `<dir>/<stem>.json`; returns their paths.
@@ -138,13 +120,6 @@ mod tests {
         assert_eq!(rate(1000.0), "1,000");
         assert_eq!(rate(114_714.94), "114,715");
         assert_eq!(rate(1_234_567.0), "1,234,567");
-    }
-
-    #[test]
-    fn dates() {
-        assert_eq!(utc(0), "1970-01-01 00:00 UTC");
-        assert_eq!(utc(951_782_400), "2000-02-29 00:00 UTC");
-        assert_eq!(utc(1_795_778_580), "2026-11-27 11:23 UTC");
     }
 
     #[test]

@@ -18,5 +18,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     .service(web::resource("/randoms/{id}").route(web::get().to(get_one)))
     .service(web::resource("/healthz").route(web::get().to(healthz)))
     .service(web::resource("/ready").route(web::get().to(ready)))
-    .service(web::resource("/openapi.json").route(web::get().to(crate::openapi::document)));
+    .service(web::resource("/openapi.json").route(web::get().to(crate::openapi::document)))
+    .service(web::resource("/metrics").route(web::get().to(crate::metrics::serve)));
 }

@@ -1,13 +1,19 @@
-use actix_web::{HttpResponse, http::header, web};
+use actix_web::{
+    HttpResponse,
+    http::header::{self, ContentType},
+    web,
+};
 use domain::{ErrorBody, Limit, Random};
 use serde::Deserialize;
 
 use crate::{error::ApiError, repository, state::AppState};
 
 #[derive(Debug, Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
-    /// How many items, 1 to 100 (default 10). Kept as text so a bad value gets our message.
-    #[param(value_type = Option<u16>, minimum = 1, maximum = 100)]
+    /// How many items, 1 to 100 (default 10).
+    // Kept as text so a bad value gets our message; documented as what it must be.
+    #[param(value_type = u16, required = false, minimum = 1, maximum = 100)]
     limit: Option<String>,
 }
 
@@ -25,13 +31,31 @@ pub struct ListQuery {
 pub async fn list(
     state: web::Data<AppState>,
     query: web::Query<ListQuery>,
-) -> Result<web::Json<Vec<Random>>, ApiError> {
+) -> Result<HttpResponse, ApiError> {
     let limit = match &query.limit {
         Some(raw) => Limit::parse(raw)?,
         None => Limit::DEFAULT,
     };
-    let client = state.pool.get().await?;
-    Ok(web::Json(repository::latest(&client, limit).await?))
+    let body = match state.latest.fresh(limit.get()).await {
+        Some(cached) => cached,
+        None => {
+            // Taken before the read: if a write lands meanwhile, the copy is not kept.
+            let ticket = state.latest.ticket();
+            let client = state.pool.get().await?;
+            let items = repository::latest(&client, limit).await?;
+            let body = web::Bytes::from(serde_json::to_vec(&items).map_err(|e| {
+                tracing::error!(error = %e, "serializing the list failed");
+                ApiError::Internal
+            })?);
+            if let Some(ticket) = ticket {
+                state.latest.put(limit.get(), ticket, body.clone());
+            }
+            body
+        }
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header(ContentType::json())
+        .body(body))
 }
 
 /// Adds a new random UUID. No body is needed; a small one is ignored.
@@ -49,8 +73,10 @@ pub async fn create(
     state: web::Data<AppState>,
     _body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let client = state.pool.get().await?;
-    let created = repository::insert(&client).await?;
+    let created = state.inserter.insert().await?;
+    // This replica's copy goes now, before the 201: a GET here right after sees the row.
+    // Other replicas drop theirs on the trigger's notification.
+    state.latest.invalidate();
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, created.path()))
         .json(created))

@@ -3,10 +3,15 @@
 
 mod config;
 mod cors;
+mod crash;
 mod errors;
+mod faults;
 mod health;
 mod helpers;
 mod observability;
 mod outage;
 mod randoms;
+mod replicas;
+mod rolling_restart;
+mod schemathesis;
 mod shutdown;

@@ -360,6 +360,11 @@ impl TestBinary {
     pub fn log_events(&self) -> Vec<Value> {
         self.process.log_events()
     }
+
+    /// Everything it wrote so far, stdout then stderr.
+    pub fn logs(&self) -> String {
+        self.process.logs()
+    }
 }
 
 /// The binary with a clean, JSON-logging configuration on a free loopback port.

@@ -4,6 +4,7 @@
 
 mod binary;
 mod helpers;
+mod hostile;
 mod live_reload;
 mod negotiation;
 mod serving;
