@@ -8,6 +8,7 @@
 
 mod api;
 mod http;
+mod images;
 mod nginx;
 mod pgbench;
 mod process;
@@ -45,6 +46,8 @@ pub enum Comparison {
     Api,
     /// The static server against nginx; the SPA's first load.
     Static,
+    /// The images' compressed sizes, pushed to a throwaway registry.
+    Images,
 }
 
 /// How hard and how long every server is loaded.
@@ -102,6 +105,16 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             outcome.json(&settings),
         );
         save("api", markdown, json, machine)?;
+    }
+    if wanted(Comparison::Images)
+        && let Some(outcome) = images::run()?
+    {
+        save(
+            "images",
+            |date| outcome.markdown(date),
+            outcome.json(),
+            machine(),
+        )?;
     }
     if wanted(Comparison::Static) {
         let machine = machine();

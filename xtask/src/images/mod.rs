@@ -110,6 +110,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Both names an image gets: `PREFIX/component:TAG` and `PREFIX/component:VERSION-TAG`.
+pub fn references(registry: &str, component: &str, tag: &str) -> [String; 2] {
+    let name = format!("{}/{component}", registry.trim_end_matches('/'));
+    let version = env!("CARGO_PKG_VERSION");
+    [format!("{name}:{tag}"), format!("{name}:{version}-{tag}")]
+}
+
 /// The tag an image built from the current work tree gets: short commit, `-dirty` if modified.
 pub fn default_tag() -> anyhow::Result<String> {
     git::short_commit()
@@ -129,9 +136,8 @@ pub fn build(request: &Request) -> anyhow::Result<Outcome> {
         Some(tag) => engine::check_tag(tag)?,
         None => default_tag()?,
     };
-    let version = env!("CARGO_PKG_VERSION");
     let labels = Labels {
-        version: version.to_owned(),
+        version: env!("CARGO_PKG_VERSION").to_owned(),
         revision: git::revision().unwrap_or_else(|_| "unknown".to_owned()),
         created: chrono_now(),
         source: env!("CARGO_PKG_REPOSITORY").to_owned(),
@@ -156,7 +162,7 @@ pub fn build(request: &Request) -> anyhow::Result<Outcome> {
     let mut images = Vec::new();
     for component in COMPONENTS {
         let name = format!("{registry}/{component}");
-        let tags = [format!("{name}:{tag}"), format!("{name}:{version}-{tag}")];
+        let tags = references(registry, component, &tag);
         engine.build(&engine::BuildSpec {
             dockerfile: project::root().join(format!("docker/{component}.Dockerfile")),
             dist: dist.as_ref().map(|d| d.join(component)),
