@@ -20,3 +20,4 @@ pub mod negotiate;
 pub mod path;
 pub mod server;
 pub mod telemetry;
+pub mod workers;

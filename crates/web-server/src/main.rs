@@ -5,7 +5,8 @@ use web_server::config::DevSettings;
 use web_server::config::{ConfigError, Settings};
 use web_server::{server, telemetry};
 
-#[tokio::main]
+// Signals and shutdown only: requests are served by `workers`, a runtime per core.
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> ExitCode {
     let settings = match Settings::load() {
         Ok(settings) => settings,

@@ -20,6 +20,7 @@ use crate::{
     app::{App, Body},
     bundle::{Bundle, BundleError},
     config::Settings,
+    workers::{self, Workers},
 };
 #[cfg(debug_assertions)]
 use crate::{config::DevSettings, live_reload::LiveReload};
@@ -42,6 +43,8 @@ pub enum StartError {
     Bind { addr: String, source: io::Error },
     #[error("installing the signal handlers")]
     Signals(#[source] io::Error),
+    #[error("starting the worker threads")]
+    Workers(#[source] io::Error),
 }
 
 /// Loads the bundle from `WEB_ROOT` and builds the site.
@@ -70,25 +73,27 @@ pub async fn run(
         app
     };
     let addr = format!("{}:{}", settings.host, settings.port);
-    let listener = TcpListener::bind((settings.host.as_str(), settings.port))
-        .await
-        .map_err(|source| StartError::Bind {
-            addr: addr.clone(),
-            source,
-        })?;
-    let local = listener
-        .local_addr()
-        .map_err(|source| StartError::Bind { addr, source })?;
+    let bind_error = |source| StartError::Bind {
+        addr: addr.clone(),
+        source,
+    };
+    let listeners =
+        workers::bind(&settings.host, settings.port, workers::count()).map_err(bind_error)?;
+    let local = listeners[0].local_addr().map_err(bind_error)?;
     let stop = shutdown_signal()?;
+    let app = Arc::new(app);
+    let running = Workers::start(listeners, &app).map_err(StartError::Workers)?;
     tracing::info!(
         addr = %local,
         root = %settings.root.display(),
         files = app.bundle().len(),
         bytes = app.bundle().bytes(),
         api_base_url = settings.api_base_url.as_str(),
+        workers = workers::count(),
         "listening"
     );
-    serve(listener, Arc::new(app), stop).await;
+    stop.await;
+    running.stop().await;
     tracing::info!("stopped");
     Ok(())
 }

@@ -145,7 +145,7 @@ struct Config<'a> {
 }
 
 /// The config. Settings that differ from nginx's defaults, and why:
-/// - `worker_processes` = web-server's runtime threads, so both may use the same cores;
+/// - `worker_processes` = web-server's workers (one per core), so both use the same cores;
 /// - `user root` only when we are root: workers run as the invoking user, who can read the
 ///   bundle (nginx ignores `user` otherwise, with a warning);
 /// - `sendfile`, `tcp_nopush`, `open_file_cache`, a high `keepalive_requests`: what a

@@ -77,7 +77,7 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
             web_server.display()
         );
     }
-    // web-server's tokio runtime has one worker thread per core; nginx gets as many workers.
+    // web-server runs one worker (thread and runtime) per core; nginx gets as many workers.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     let tmp = TempDir::new("xtask-bench")?;
     let brotli = nginx::brotli();
@@ -188,8 +188,7 @@ impl Lab {
                     .env("WEB_ROOT", &self.dist)
                     .env("API_BASE_URL", "http://localhost:3080")
                     .env("LOG_FORMAT", "text")
-                    .env("RUST_LOG", "info")
-                    .env("TOKIO_WORKER_THREADS", self.threads.to_string());
+                    .env("RUST_LOG", "info");
                 let log = self.tmp.path().join("web-server.log");
                 Server::spawn("web-server", cmd, &log)
             }

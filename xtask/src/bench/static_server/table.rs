@@ -42,7 +42,7 @@ impl Outcome {
         ));
         out.push_str(&format!(
             "\nMeasured {date}: `{}` after a {} s warm-up, on {} cores shared by wrk and the \
-             server; web-server with {} runtime threads, {nginx} with {} workers{}; access \
+             server; web-server with {} workers, {nginx} with {} workers{}; access \
              logs on for both. Peak RSS: sum of VmHWM (nginx: master + workers, so pages they \
              share count once per process); PSS: after the load, shared pages split.{}\n",
             settings.load.describe(),
