@@ -4,9 +4,10 @@ use api::{configuration::Settings, startup::Application, telemetry};
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    let settings =
-        match Settings::load().and_then(|s| telemetry::init(s.server.log_format).map(|()| s)) {
-            Ok(settings) => settings,
+    // `_logs` is held to the end: dropping it writes the request lines still queued.
+    let (settings, _logs) =
+        match Settings::load().and_then(|s| telemetry::init(s.server.log_format).map(|l| (s, l))) {
+            Ok(started) => started,
             Err(e) => {
                 eprintln!("api: {e}");
                 return ExitCode::FAILURE;

@@ -1,6 +1,8 @@
 //! Logging for every binary of the project, configured the same way: `LOG_FORMAT` picks
 //! human-readable text or one JSON object per line (for log collectors), `RUST_LOG` filters.
 
+pub mod access;
+
 use serde::Deserialize;
 use tracing_subscriber::{EnvFilter, fmt, fmt::MakeWriter};
 

@@ -9,7 +9,6 @@ use hyper::{
 };
 
 use crate::{
-    access_log::AccessLog,
     bundle::{Asset, Bundle},
     config::ApiBaseUrl,
     headers::{self, SecurityHeaders},
@@ -19,6 +18,7 @@ use crate::{
 
 #[cfg(debug_assertions)]
 use crate::live_reload::LiveReload;
+use telemetry::access::AccessLog;
 
 pub type Body = Full<Bytes>;
 

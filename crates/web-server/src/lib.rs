@@ -4,11 +4,10 @@
 //! siblings) is read into memory at start ([`bundle`]); a request is validated
 //! ([`path`]), looked up, negotiated ([`negotiate`]) and answered with precomputed headers
 //! ([`app`], [`headers`]) by hyper ([`server`]). `main.rs` is a thin shell around
-//! [`server::run`], which logs each request through [`access_log`]; tests and `cargo xtask dev` use [`server::build`] and [`server::serve`].
+//! [`server::run`], which logs each request through `telemetry::access`; tests and `cargo xtask dev` use [`server::build`] and [`server::serve`].
 //! Debug builds alone have [`live_reload`], which `cargo xtask dev` turns on
 //! (`WEB_DEV_RELOAD=1`) so the open page reloads when the server restarts.
 
-pub mod access_log;
 pub mod app;
 pub mod bundle;
 pub mod config;

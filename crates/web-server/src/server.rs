@@ -10,13 +10,13 @@ use hyper_util::{
     rt::{TokioIo, TokioTimer},
     server::graceful::GracefulShutdown,
 };
+use telemetry::access::{AccessLog, Entry};
 use tokio::{
     net::TcpListener,
     signal::unix::{SignalKind, signal},
 };
 
 use crate::{
-    access_log::{AccessLog, Entry},
     app::{App, Body},
     bundle::{Bundle, BundleError},
     config::Settings,
@@ -164,10 +164,11 @@ fn handle(app: &App, req: &Request<Incoming>) -> Response<Body> {
     let res = app.respond(req);
     if let Some(log) = app.access_log() {
         log.record(&Entry {
+            request_id: None,
             method: req.method().as_str(),
             path: req.uri().path(),
             status: res.status().as_u16(),
-            bytes: res.body().size_hint().exact().unwrap_or_default(),
+            bytes: res.body().size_hint().exact(),
             latency: started.elapsed(),
         });
     }

@@ -8,10 +8,12 @@ use std::io::{BufWriter, IsTerminal};
 
 use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
 
-use crate::{
-    access_log::{AccessLog, FlushGuard},
-    config::LogFormat,
-};
+use telemetry::access::{AccessLog, FlushGuard};
+
+use crate::config::LogFormat;
+
+/// The `target` of access lines, as `RUST_LOG` names it (`web_server::access=off`).
+pub const ACCESS_TARGET: &str = "web_server::access";
 
 /// The installed logging: hold it until exit, since dropping it flushes what is queued.
 pub struct Logs {
@@ -32,9 +34,8 @@ pub fn init(format: LogFormat) -> Result<Logs, String> {
         .finish(BufWriter::new(std::io::stdout()));
     telemetry::init(format, filter, writer, std::io::stdout().is_terminal());
     // The filter is fixed from here on, so whether access lines pass it is decided once.
-    let (access, access_guard) = if tracing::enabled!(target: crate::access_log::TARGET, tracing::Level::INFO)
-    {
-        let (log, guard) = AccessLog::to_stdout(format)
+    let (access, access_guard) = if tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO) {
+        let (log, guard) = AccessLog::to_stdout(format, ACCESS_TARGET)
             .map_err(|e| format!("starting the access-log thread: {e}"))?;
         (Some(log), Some(guard))
     } else {

@@ -7,6 +7,7 @@ use actix_web::{
     http::header::{HeaderName, HeaderValue},
     middleware::Next,
 };
+use telemetry::access::Entry;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -34,15 +35,16 @@ pub async fn request_log(
         Ok(res) => res.status(),
         Err(e) => e.as_response_error().status_code(),
     };
-    tracing::info!(
-        target: "api::request",
-        request_id = request_id.to_str().unwrap_or_default(),
-        method = %method,
-        path = %path,
-        status = status.as_u16(),
-        latency_ms = started.elapsed().as_secs_f64() * 1000.0,
-        "request"
-    );
+    if let Some(log) = crate::telemetry::access_log() {
+        log.record(&Entry {
+            request_id: request_id.to_str().ok(),
+            method: method.as_str(),
+            path: &path,
+            status: status.as_u16(),
+            bytes: None,
+            latency: started.elapsed(),
+        });
+    }
     let mut res = result?;
     res.headers_mut().insert(REQUEST_ID.clone(), request_id);
     Ok(res)

@@ -1,9 +1,9 @@
-//! One line per request, on the hot path: formatted and batched here rather than by
-//! tracing-subscriber.
+//! Access logs: one line per request, on the hot path, formatted and batched here rather
+//! than by tracing-subscriber. Used by the API and the static server.
 //!
-//! Measured with wrk on `index.html` (see docs/performance.md), going through tracing cost
-//! about a quarter of the server's throughput: its formatter, then a channel send and a
-//! wake-up of the writer thread for every line. Here a line is formatted in the same shapes
+//! Measured with wrk (see docs/performance.md), going through tracing cost about a quarter
+//! of the static server's throughput and 30% of the API's cached GETs: its formatter, then
+//! (for a non-blocking writer) a channel send and a wake-up of the writer thread per line. Here a line is formatted in the same shapes
 //! as the rest of the log (text, or one JSON object with `LOG_FORMAT=json`) into a reused
 //! per-thread buffer and appended to a shared batch, which a background thread writes to
 //! stdout every [`FLUSH_EVERY`], or sooner once it is big. Lines are written whole, so they
@@ -19,7 +19,7 @@ use std::{
 
 use chrono::{SecondsFormat, Utc};
 
-use crate::config::LogFormat;
+use crate::LogFormat;
 
 /// How long a line may wait in the batch on a quiet server.
 pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
@@ -28,16 +28,16 @@ const EARLY_FLUSH_BYTES: usize = 64 * 1024;
 /// Past this many queued bytes (stdout not keeping up), new lines are dropped.
 const MAX_BATCH: usize = 8 * 1024 * 1024;
 
-/// The `target` of access lines, as `RUST_LOG` names it (`web_server::access=off`).
-pub const TARGET: &str = "web_server::access";
-
-/// What one access line says.
+/// What one access line says; absent fields are left out of the line.
 #[derive(Debug)]
 pub struct Entry<'a> {
+    /// The caller's or a generated id, to follow a request across services.
+    pub request_id: Option<&'a str>,
     pub method: &'a str,
     pub path: &'a str,
     pub status: u16,
-    pub bytes: u64,
+    /// Body bytes sent, when known.
+    pub bytes: Option<u64>,
     pub latency: Duration,
 }
 
@@ -45,6 +45,8 @@ pub struct Entry<'a> {
 #[derive(Debug, Clone)]
 pub struct AccessLog {
     format: LogFormat,
+    /// The `target` field, as `RUST_LOG` names it (`web_server::access=off`).
+    target: &'static str,
     shared: Arc<Shared>,
 }
 
@@ -109,7 +111,10 @@ fn write_timestamp(line: &mut String) {
 
 impl AccessLog {
     /// The log and the guard of its writer thread, which writes to stdout.
-    pub fn to_stdout(format: LogFormat) -> std::io::Result<(Self, FlushGuard)> {
+    pub fn to_stdout(
+        format: LogFormat,
+        target: &'static str,
+    ) -> std::io::Result<(Self, FlushGuard)> {
         let shared = Arc::new(Shared::default());
         let writer = shared.clone();
         let thread = std::thread::Builder::new()
@@ -118,6 +123,7 @@ impl AccessLog {
         Ok((
             Self {
                 format,
+                target,
                 shared: shared.clone(),
             },
             FlushGuard {
@@ -130,7 +136,7 @@ impl AccessLog {
     pub fn record(&self, entry: &Entry<'_>) {
         LINE.with_borrow_mut(|line| {
             line.clear();
-            format_line(self.format, entry, line);
+            format_line(self.format, self.target, entry, line);
             let mut batch = self.shared.lock();
             if batch.bytes.len() + line.len() > MAX_BATCH {
                 batch.dropped += 1;
@@ -180,57 +186,106 @@ fn write_batches(shared: &Shared, out: &mut impl std::io::Write) {
 
 /// Appends the line for `entry`, newline included. Written piece by piece rather than with
 /// `write!`, which costs several times as much on this path.
-fn format_line(format: LogFormat, entry: &Entry<'_>, line: &mut String) {
+fn format_line(format: LogFormat, target: &str, entry: &Entry<'_>, line: &mut String) {
     let mut number = itoa::Buffer::new();
-    match format {
-        LogFormat::Json => {
-            line.push_str(r#"{"timestamp":""#);
-            write_timestamp(line);
-            line.push_str(r#"","level":"INFO","method":""#);
-            line.push_str(entry.method);
-            line.push_str(r#"","path":"#);
-            if needs_escaping(entry.path) {
-                // The path is the only client-chosen text.
-                line.push_str(&serde_json::to_string(entry.path).unwrap_or_default());
-            } else {
-                line.push('"');
-                line.push_str(entry.path);
-                line.push('"');
+    let mut fields = Fields { format, line };
+    fields.start(target);
+    if let Some(id) = entry.request_id {
+        fields.text("request_id", id);
+    }
+    fields.bare("method", entry.method, true);
+    fields.text("path", entry.path);
+    fields.bare("status", number.format(entry.status), false);
+    if let Some(bytes) = entry.bytes {
+        fields.bare("bytes", number.format(bytes), false);
+    }
+    fields.key("latency_ms");
+    write_millis(fields.line, entry.latency);
+    fields.end(target);
+}
+
+/// The two shapes of a line: `<time>  INFO <target>: request k=v …`, or one JSON object with
+/// the fields tracing-subscriber's JSON formatter writes.
+struct Fields<'a> {
+    format: LogFormat,
+    line: &'a mut String,
+}
+
+impl Fields<'_> {
+    fn start(&mut self, target: &str) {
+        match self.format {
+            LogFormat::Json => {
+                self.line.push_str(r#"{"timestamp":""#);
+                write_timestamp(self.line);
+                self.line.push_str(r#"","level":"INFO""#);
             }
-            line.push_str(r#","status":"#);
-            line.push_str(number.format(entry.status));
-            line.push_str(r#","bytes":"#);
-            line.push_str(number.format(entry.bytes));
-            line.push_str(r#","latency_ms":"#);
-            write_millis(line, entry.latency);
-            line.push_str(r#","message":"request","target":""#);
-            line.push_str(TARGET);
-            line.push_str("\"}\n");
+            LogFormat::Text => {
+                write_timestamp(self.line);
+                self.line.push_str("  INFO ");
+                self.line.push_str(target);
+                self.line.push_str(": request");
+            }
         }
-        LogFormat::Text => {
-            write_timestamp(line);
-            line.push_str("  INFO ");
-            line.push_str(TARGET);
-            line.push_str(": request method=");
-            line.push_str(entry.method);
-            line.push_str(" path=");
-            if needs_escaping(entry.path) {
-                line.extend(entry.path.escape_debug());
-            } else {
-                line.push_str(entry.path);
+    }
+
+    fn key(&mut self, key: &str) {
+        match self.format {
+            LogFormat::Json => {
+                self.line.push_str(",\"");
+                self.line.push_str(key);
+                self.line.push_str("\":");
             }
-            line.push_str(" status=");
-            line.push_str(number.format(entry.status));
-            line.push_str(" bytes=");
-            line.push_str(number.format(entry.bytes));
-            line.push_str(" latency_ms=");
-            write_millis(line, entry.latency);
-            line.push('\n');
+            LogFormat::Text => {
+                self.line.push(' ');
+                self.line.push_str(key);
+                self.line.push('=');
+            }
+        }
+    }
+
+    /// A value we produced (a method, a number): never escaped; quoted in JSON if a string.
+    fn bare(&mut self, key: &str, value: &str, string: bool) {
+        self.key(key);
+        if string && self.format == LogFormat::Json {
+            self.line.push('"');
+            self.line.push_str(value);
+            self.line.push('"');
+        } else {
+            self.line.push_str(value);
+        }
+    }
+
+    /// Client-chosen text: quoted and escaped as the format needs.
+    fn text(&mut self, key: &str, value: &str) {
+        self.key(key);
+        let plain = !needs_escaping(value);
+        match self.format {
+            LogFormat::Json if plain => {
+                self.line.push('"');
+                self.line.push_str(value);
+                self.line.push('"');
+            }
+            LogFormat::Json => self
+                .line
+                .push_str(&serde_json::to_string(value).unwrap_or_default()),
+            LogFormat::Text if plain => self.line.push_str(value),
+            LogFormat::Text => self.line.extend(value.escape_debug()),
+        }
+    }
+
+    fn end(self, target: &str) {
+        match self.format {
+            LogFormat::Json => {
+                self.line.push_str(r#","message":"request","target":""#);
+                self.line.push_str(target);
+                self.line.push_str("\"}\n");
+            }
+            LogFormat::Text => self.line.push('\n'),
         }
     }
 }
 
-/// Anything but printable ASCII other than quote and backslash (hyper lets few through).
+/// Anything but printable ASCII other than quote and backslash.
 fn needs_escaping(text: &str) -> bool {
     !text
         .bytes()
@@ -262,6 +317,7 @@ mod tests {
         let shared = Arc::new(Shared::default());
         let log = AccessLog {
             format: LogFormat::Json,
+            target: TARGET,
             shared: shared.clone(),
         };
         let writer = shared.clone();
@@ -287,12 +343,15 @@ mod tests {
         );
     }
 
+    const TARGET: &str = "web_server::access";
+
     fn entry(path: &str) -> Entry<'_> {
         Entry {
+            request_id: None,
             method: "GET",
             path,
             status: 404,
-            bytes: 10,
+            bytes: Some(10),
             latency: Duration::from_micros(1500),
         }
     }
@@ -300,7 +359,7 @@ mod tests {
     #[test]
     fn json_lines_are_one_object_with_the_fields() {
         let mut line = String::new();
-        format_line(LogFormat::Json, &entry("/a\"b\\c\n"), &mut line);
+        format_line(LogFormat::Json, TARGET, &entry("/a\"b\\c\n"), &mut line);
         assert!(
             line.ends_with("}\n") && line.matches('\n').count() == 1,
             "{line}"
@@ -326,9 +385,33 @@ mod tests {
     }
 
     #[test]
+    fn a_request_id_is_a_quoted_field_and_absent_bytes_are_left_out() {
+        let mut line = String::new();
+        let entry = Entry {
+            request_id: Some("a\"b"),
+            bytes: None,
+            ..entry("/")
+        };
+        format_line(LogFormat::Json, "api::request", &entry, &mut line);
+        let v: serde_json::Value = serde_json::from_str(&line).expect("valid JSON");
+        assert_eq!(v["request_id"], "a\"b");
+        assert_eq!(v["target"], "api::request");
+        assert!(v.get("bytes").is_none(), "{line}");
+        line.clear();
+        format_line(LogFormat::Text, "api::request", &entry, &mut line);
+        assert!(
+            line.ends_with(
+                " INFO api::request: request request_id=a\\\"b method=GET path=/ status=404 \
+                 latency_ms=1.500\n"
+            ),
+            "{line}"
+        );
+    }
+
+    #[test]
     fn text_lines_stay_on_one_line() {
         let mut line = String::new();
-        format_line(LogFormat::Text, &entry("/x\ny"), &mut line);
+        format_line(LogFormat::Text, TARGET, &entry("/x\ny"), &mut line);
         assert_eq!(line.matches('\n').count(), 1, "{line}");
         assert!(
             line.contains(" INFO web_server::access: request method=GET path=/x\\ny status=404 bytes=10 latency_ms=1.500\n"),
