@@ -6,6 +6,7 @@ mod cors;
 mod crash;
 mod errors;
 mod faults;
+mod hang;
 mod health;
 mod helpers;
 mod observability;
