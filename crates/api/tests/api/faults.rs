@@ -310,6 +310,26 @@ impl Drop for DedicatedPg {
     }
 }
 
+/// Processes whose parent is `parent`, from `/proc/<pid>/stat` (field 4, after the command,
+/// which may hold spaces).
+pub fn children_of(parent: u32) -> Vec<u32> {
+    std::fs::read_dir("/proc")
+        .expect("list /proc")
+        .filter_map(|entry| {
+            let pid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let ppid: u32 = stat
+                .rsplit_once(')')?
+                .1
+                .split_whitespace()
+                .nth(1)?
+                .parse()
+                .ok()?;
+            (ppid == parent).then_some(pid)
+        })
+        .collect()
+}
+
 /// The pid of our child process listening on `port` on loopback, found through
 /// `/proc/net/tcp` (the socket's inode) and the children's open descriptors.
 pub fn pid_listening_on(port: u16) -> u32 {

@@ -11,7 +11,7 @@ use nix::{
 };
 
 use crate::{
-    faults::{DedicatedPg, pid_listening_on},
+    faults::{DedicatedPg, children_of, pid_listening_on},
     helpers::{TestApi, eventually, json, migrate},
 };
 
@@ -48,26 +48,6 @@ impl Drop for Frozen {
             let _ = kill(*pid, Signal::SIGCONT);
         }
     }
-}
-
-/// Processes whose parent is `parent`, from `/proc/<pid>/stat` (field 4, after the command,
-/// which may hold spaces).
-fn children_of(parent: u32) -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .expect("list /proc")
-        .filter_map(|entry| {
-            let pid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            let ppid: u32 = stat
-                .rsplit_once(')')?
-                .1
-                .split_whitespace()
-                .nth(1)?
-                .parse()
-                .ok()?;
-            (ppid == parent).then_some(pid)
-        })
-        .collect()
 }
 
 #[tokio::test]
