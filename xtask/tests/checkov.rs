@@ -6,7 +6,7 @@ mod common;
 
 use std::{path::PathBuf, process::Command};
 
-use common::{ENVS, REGISTRY, TAG, run, xtask};
+use common::ENVS;
 
 fn checkov() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("CHECKOV") {
@@ -28,16 +28,8 @@ fn checkov_finds_nothing_in_the_rendered_overlays() {
     cmd.arg("--config-file")
         .arg(common::root().join("deploy/checkov.yaml"));
     for env in ENVS {
-        let output = run(xtask(&[
-            "render",
-            env,
-            "--tag",
-            TAG,
-            "--registry",
-            REGISTRY,
-        ]));
         let file = dir.path().join(format!("{env}.yaml"));
-        std::fs::write(&file, output.stdout).expect("write the manifests");
+        std::fs::write(&file, common::render(env)).expect("write the manifests");
         cmd.arg("--file").arg(&file);
     }
     let output = cmd.output().expect("running checkov");

@@ -11,7 +11,6 @@ use std::{
 };
 
 use common::{Finished, Running, connect, count, fresh_db, migrator};
-use local_pg::LocalPg;
 use nix::{sys::signal::Signal, unistd::Pid};
 use tokio_postgres::{Client, NoTls, error::SqlState};
 
@@ -99,14 +98,7 @@ async fn migrators_started_before_the_database_wait_through_its_start_and_apply_
     // The server is signalled when the thread that started it ends, so one thread owns it
     // from creation to drop (it also ends, dropping the server, if the test panics).
     let owner = thread::spawn(move || {
-        let mut pg = LocalPg::ephemeral().expect("a dedicated PostgreSQL server");
-        let url = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime")
-            .block_on(local_pg::fresh_database(&pg.admin_url()))
-            .expect("a fresh database");
-        pg.stop().expect("stop the server");
+        let (mut pg, url) = common::stopped_server_with_a_database();
         let data = pg.dir().join("data");
         // Next start: a standby that accepts no connection until it is promoted.
         std::fs::write(data.join("standby.signal"), "").expect("write standby.signal");

@@ -10,7 +10,6 @@ use std::{
 };
 
 use common::{connect, count, migrator, run};
-use local_pg::LocalPg;
 
 #[tokio::test]
 async fn up_waits_for_a_server_that_starts_late() {
@@ -21,14 +20,7 @@ async fn up_waits_for_a_server_that_starts_late() {
     // starts the server again a little later, and keeps it up until the test is done (or
     // has panicked, which drops `done_tx`).
     let owner = thread::spawn(move || {
-        let mut pg = LocalPg::ephemeral().expect("a dedicated PostgreSQL server");
-        let url = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a runtime")
-            .block_on(local_pg::fresh_database(&pg.admin_url()))
-            .expect("a fresh database");
-        pg.stop().expect("stop the server");
+        let (mut pg, url) = common::stopped_server_with_a_database();
         url_tx.send(url).expect("the test is waiting for the URL");
         thread::sleep(Duration::from_millis(1500));
         pg.start().expect("restart the server");

@@ -65,6 +65,19 @@ pub fn run(mut cmd: Command) -> Output {
 }
 
 /// `cargo xtask render <env> --tag TAG --registry REGISTRY`, once per test process.
+/// `cargo xtask render <env>` with the tests' tag and registry: the manifests as YAML.
+pub fn render(env: &str) -> Vec<u8> {
+    run(xtask(&[
+        "render",
+        env,
+        "--tag",
+        TAG,
+        "--registry",
+        REGISTRY,
+    ]))
+    .stdout
+}
+
 pub fn rendered(env: &str) -> &'static Manifests {
     static DEV: OnceLock<Manifests> = OnceLock::new();
     static PROD: OnceLock<Manifests> = OnceLock::new();
@@ -74,15 +87,7 @@ pub fn rendered(env: &str) -> &'static Manifests {
         other => panic!("no environment {other}"),
     };
     cell.get_or_init(|| {
-        let output = run(xtask(&[
-            "render",
-            env,
-            "--tag",
-            TAG,
-            "--registry",
-            REGISTRY,
-        ]));
-        let text = String::from_utf8(output.stdout).expect("UTF-8 manifests");
+        let text = String::from_utf8(render(env)).expect("UTF-8 manifests");
         Manifests::parse(env, &text).unwrap_or_else(|e| panic!("rendered {env}: {e}"))
     })
 }

@@ -15,6 +15,21 @@ use tokio_postgres::{Client, NoTls};
 /// A bound that only a hung migrator reaches; not a speed assertion.
 const HANG_LIMIT: Duration = Duration::from_secs(180);
 
+/// A server of the test's own with an empty database, stopped; and that database's URL.
+/// Call it in the thread that will own the server: the server is signalled when the thread
+/// that started it ends.
+pub fn stopped_server_with_a_database() -> (local_pg::LocalPg, String) {
+    let mut pg = local_pg::LocalPg::ephemeral().expect("a dedicated PostgreSQL server");
+    let url = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(local_pg::fresh_database(&pg.admin_url()))
+        .expect("a fresh database");
+    pg.stop().expect("stop the server");
+    (pg, url)
+}
+
 /// An empty database of its own for one test.
 pub async fn fresh_db() -> String {
     let admin = local_pg::shared_admin_url().expect("a PostgreSQL server for the tests");
