@@ -9,7 +9,7 @@ use actix_web::{
     http::{StatusCode, header},
     middleware::{ErrorHandlerResponse, ErrorHandlers},
 };
-use deadpool_postgres::PoolError;
+use deadpool_postgres::{PoolError, TimeoutType};
 use domain::{ErrorBody, LimitError};
 
 /// Clone: one failed batched insert answers each of its requests with the same error.
@@ -25,6 +25,10 @@ pub enum ApiError {
     SchemaNotMigrated(String),
     #[error("the server is shutting down")]
     ShuttingDown,
+    #[error("too many writes waiting: try again shortly")]
+    Overloaded,
+    #[error("the request body did not arrive within {} s", .0.as_secs())]
+    BodyTimeout(std::time::Duration),
     #[error("internal server error")]
     Internal,
 }
@@ -37,6 +41,8 @@ impl ApiError {
             ApiError::DatabaseUnavailable(_) => "database_unavailable",
             ApiError::SchemaNotMigrated(_) => "schema_not_migrated",
             ApiError::ShuttingDown => "shutting_down",
+            ApiError::Overloaded => "overloaded",
+            ApiError::BodyTimeout(_) => "request_timeout",
             ApiError::Internal => "internal",
         }
     }
@@ -49,13 +55,19 @@ impl ResponseError for ApiError {
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::DatabaseUnavailable(_)
             | ApiError::SchemaNotMigrated(_)
-            | ApiError::ShuttingDown => StatusCode::SERVICE_UNAVAILABLE,
+            | ApiError::ShuttingDown
+            | ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
     fn error_response(&self) -> HttpResponse<BoxBody> {
-        HttpResponse::build(self.status_code()).json(ErrorBody::new(self.code(), self.to_string()))
+        let mut res = HttpResponse::build(self.status_code());
+        if matches!(self, ApiError::Overloaded) {
+            res.insert_header((header::RETRY_AFTER, "1"));
+        }
+        res.json(ErrorBody::new(self.code(), self.to_string()))
     }
 }
 
@@ -63,7 +75,14 @@ impl From<PoolError> for ApiError {
     fn from(e: PoolError) -> Self {
         // Connecting failed (refused, timed out, authentication, no such database) or the
         // pool is closed: all mean "no connection to be had right now".
-        ApiError::DatabaseUnavailable(e.to_string())
+        ApiError::DatabaseUnavailable(match e {
+            PoolError::Timeout(TimeoutType::Wait) => "every connection is busy".into(),
+            PoolError::Timeout(TimeoutType::Create) => "connecting timed out".into(),
+            PoolError::Timeout(TimeoutType::Recycle) => "checking a connection timed out".into(),
+            PoolError::Backend(e) => describe(&e),
+            PoolError::Closed => "the connection pool is closed".into(),
+            other => other.to_string(),
+        })
     }
 }
 
@@ -71,21 +90,46 @@ impl From<tokio_postgres::Error> for ApiError {
     fn from(e: tokio_postgres::Error) -> Self {
         match e.code() {
             // No SQLSTATE: the connection failed or broke, the server is gone or restarting.
-            None => ApiError::DatabaseUnavailable(e.to_string()),
+            None => ApiError::DatabaseUnavailable(describe(&e)),
             // The schema is missing: not migrated yet, also a passing condition.
             Some(code) if *code == tokio_postgres::error::SqlState::UNDEFINED_TABLE => {
                 ApiError::SchemaNotMigrated("the schema is not migrated: run the migrator".into())
             }
-            Some(code) if code.code().starts_with("57") || code.code().starts_with("08") => {
-                // Class 57 (operator intervention: shutdown, admin) and 08 (connection).
-                ApiError::DatabaseUnavailable(e.to_string())
+            // Class 57 (operator intervention: shutdown, admin), 08 (connection), 53 (out
+            // of resources: too many connections), 28 (authentication), 3D (no database).
+            Some(code) if ["57", "08", "53", "28", "3D"].contains(&&code.code()[..2]) => {
+                ApiError::DatabaseUnavailable(describe(&e))
             }
             Some(_) => {
-                tracing::error!(error = %e, "unexpected database error");
+                tracing::error!(error = %describe(&e), "unexpected database error");
                 ApiError::Internal
             }
         }
     }
+}
+
+/// What failed, in a few words: tokio-postgres says only "db error" for everything the
+/// server reports, and keeps the cause of a failed connect in its source.
+fn describe(e: &tokio_postgres::Error) -> String {
+    if let Some(db) = e.as_db_error() {
+        let what = match &db.code().code()[..2] {
+            // The server's message names the user: not for a response body.
+            "28" => return "authentication failed (check DB_USER and DB_PASS)".into(),
+            "3D" => "no such database",
+            "53" => "the server is out of resources",
+            "57" => "the server refused",
+            _ => "the server reported an error",
+        };
+        return format!("{what}: {} (SQLSTATE {})", db.message(), db.code().code());
+    }
+    let mut text = e.to_string();
+    let mut cause = std::error::Error::source(e);
+    while let Some(c) = cause {
+        text.push_str(": ");
+        text.push_str(&c.to_string());
+        cause = c.source();
+    }
+    text
 }
 
 /// Rewrites the framework's error responses (empty or plain text) into `ErrorBody` JSON,

@@ -2,14 +2,21 @@
 //! the database does one statement (and one commit) for many rows, as group commit does.
 //!
 //! A request's row is committed before its 201 is sent, as without batching; one that gave
-//! up waiting (the client left) is dropped from the batch before it runs. A batch that fails
-//! fails each of its requests with the same error.
+//! up waiting (the client left, or its deadline passed) is dropped from the batch before it
+//! runs. A batch that fails fails each of its requests with the same error.
+//!
+//! Each POST has one [`DEADLINE`] for all of it: queueing, waiting for a slot, the pool and
+//! the statement. A request that cannot even queue is shed at once with 503, so a database
+//! that stalls makes writers wait at most the deadline, however many there are.
 
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
 
 use deadpool_postgres::Pool;
 use domain::Random;
-use tokio::sync::{Semaphore, mpsc, oneshot};
+use tokio::{
+    sync::{Semaphore, mpsc, oneshot},
+    time::{Instant, timeout_at},
+};
 
 use crate::{error::ApiError, repository};
 
@@ -18,15 +25,23 @@ use crate::{error::ApiError, repository};
 pub const MAX_BATCH: usize = 64;
 /// Statements in flight at once; requests arriving meanwhile form the next batch.
 const IN_FLIGHT: usize = 4;
-/// Requests queued for a batch at most; past it a POST waits to queue.
-const QUEUE: usize = 4096;
+/// Requests queued for a batch at most: one more round of full batches. Past it a POST is
+/// shed with 503: when every slot is stuck, more queued requests would only wait out their
+/// deadline; when the database keeps up, the queue never gets near it.
+const QUEUE: usize = IN_FLIGHT * MAX_BATCH;
+/// The most one POST may take, from arrival to its answer.
+pub const DEADLINE: Duration = Duration::from_secs(5);
 
-type Reply = oneshot::Sender<Result<Random, ApiError>>;
+/// One queued request: where its answer goes, and when its asker stops waiting.
+struct Pending {
+    reply: oneshot::Sender<Result<Random, ApiError>>,
+    deadline: Instant,
+}
 
 /// Hands rows to the batching task. Cheap to clone.
 #[derive(Clone)]
 pub struct Inserter {
-    queue: mpsc::Sender<Reply>,
+    queue: mpsc::Sender<Pending>,
 }
 
 impl Inserter {
@@ -37,18 +52,24 @@ impl Inserter {
         Self { queue }
     }
 
-    /// Inserts one row and returns it, once committed.
+    /// Inserts one row and returns it, once committed, within [`DEADLINE`].
     pub async fn insert(&self) -> Result<Random, ApiError> {
+        let deadline = Instant::now() + DEADLINE;
         let (reply, answer) = oneshot::channel();
         self.queue
-            .send(reply)
-            .await
-            .map_err(|_| ApiError::ShuttingDown)?;
-        answer.await.map_err(|_| ApiError::ShuttingDown)?
+            .try_send(Pending { reply, deadline })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => ApiError::Overloaded,
+                mpsc::error::TrySendError::Closed(_) => ApiError::ShuttingDown,
+            })?;
+        match timeout_at(deadline, answer).await {
+            Ok(answered) => answered.map_err(|_| ApiError::ShuttingDown)?,
+            Err(_) => Err(too_late()),
+        }
     }
 }
 
-async fn batch_forever(pool: Pool, mut requests: mpsc::Receiver<Reply>) {
+async fn batch_forever(pool: Pool, mut requests: mpsc::Receiver<Pending>) {
     let slots = Arc::new(Semaphore::new(IN_FLIGHT));
     while let Some(first) = requests.recv().await {
         // Waiting for a slot is what lets the next batch grow.
@@ -58,33 +79,41 @@ async fn batch_forever(pool: Pool, mut requests: mpsc::Receiver<Reply>) {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
             match requests.try_recv() {
-                Ok(reply) => batch.push(reply),
+                Ok(pending) => batch.push(pending),
                 Err(_) => break,
             }
         }
-        batch.retain(|reply| !reply.is_closed());
-        if batch.is_empty() {
+        // Whoever timed out has dropped its receiver.
+        batch.retain(|p| !p.reply.is_closed());
+        let Some(deadline) = batch.iter().map(|p| p.deadline).max() else {
             continue;
-        }
+        };
         let pool = pool.clone();
         tokio::spawn(async move {
-            let result = run(&pool, batch.len()).await;
+            // Past the last deadline nobody waits for this batch: free its slot then.
+            let result = timeout_at(deadline, run(&pool, batch.len()))
+                .await
+                .unwrap_or_else(|_| Err(too_late()));
             drop(slot);
             match result {
                 Ok(rows) => {
-                    for (reply, row) in batch.into_iter().zip(rows) {
+                    for (pending, row) in batch.into_iter().zip(rows) {
                         // A client that left meanwhile: its row stays, unacknowledged.
-                        let _ = reply.send(Ok(row));
+                        let _ = pending.reply.send(Ok(row));
                     }
                 }
                 Err(e) => {
-                    for reply in batch {
-                        let _ = reply.send(Err(e.clone()));
+                    for pending in batch {
+                        let _ = pending.reply.send(Err(e.clone()));
                     }
                 }
             }
         });
     }
+}
+
+fn too_late() -> ApiError {
+    ApiError::DatabaseUnavailable(format!("not written within {} s", DEADLINE.as_secs()))
 }
 
 async fn run(pool: &Pool, rows: usize) -> Result<Vec<Random>, ApiError> {

@@ -3,6 +3,7 @@
 //! `main.rs` is a thin shell around [`startup::Application`]; the pieces are split the way
 //! zero2prod does it: configuration, telemetry, startup, routes.
 
+pub mod body;
 pub mod configuration;
 pub mod error;
 pub mod inserts;

@@ -14,11 +14,9 @@ use anyhow::Context;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::{
-    configuration::Settings, error::json_error_bodies, metrics, middleware, routes, state::AppState,
+    body::MAX_BODY_BYTES, configuration::Settings, error::json_error_bodies, metrics, middleware,
+    routes, state::AppState,
 };
-
-/// Request bodies above this are refused with 413 (the API needs none).
-const MAX_BODY_BYTES: usize = 16 * 1024;
 
 pub struct Application {
     port: u16,
@@ -45,23 +43,31 @@ impl Application {
         let origins = settings.server.cors_allowed_origins.clone();
         let app_state = web::Data::new(state.clone());
         let registry = web::Data::new(metrics.registry.clone());
-        let server = HttpServer::new(move || {
+        let app = move || {
             App::new()
                 .app_data(app_state.clone())
                 .app_data(registry.clone())
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
+                // Innermost first; see `middleware` for why each sits where it does.
                 .wrap(from_fn(middleware::catch_panic))
-                .wrap(json_error_bodies())
+                .wrap(from_fn(middleware::identity_encoding))
                 .wrap(cors(&origins))
+                .wrap(from_fn(middleware::after_close))
+                // Outside CORS, so that its refusals are JSON too.
+                .wrap(json_error_bodies())
                 .wrap(metrics.clone())
+                // Outside the metrics, which label by method.
+                .wrap(from_fn(middleware::known_method))
                 .wrap(from_fn(middleware::request_log))
                 .configure(routes::configure)
-        })
-        .listen(listener)?
-        // We handle signals ourselves, to flip readiness before draining.
-        .disable_signals()
-        .shutdown_timeout(settings.server.shutdown_timeout_secs)
-        .run();
+        };
+        let server = HttpServer::new(app)
+            .on_connect(middleware::on_connect)
+            .listen(listener)?
+            // We handle signals ourselves, to flip readiness before draining.
+            .disable_signals()
+            .shutdown_timeout(settings.server.shutdown_timeout_secs)
+            .run();
         Ok(Self {
             port: local.port(),
             server,

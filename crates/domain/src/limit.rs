@@ -11,6 +11,8 @@ pub enum LimitError {
     NotANumber(String),
     #[error("limit must be between {min} and {max}, got {0}", min = Limit::MIN, max = Limit::MAX)]
     OutOfRange(String),
+    #[error("limit must be given once")]
+    Repeated,
 }
 
 impl Limit {

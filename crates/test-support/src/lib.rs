@@ -67,6 +67,10 @@ impl Running {
         }
     }
 
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     pub fn signal(&self, signal: Signal) {
         let pid = i32::try_from(self.child.id()).expect("a pid fits");
         nix::sys::signal::kill(Pid::from_raw(pid), signal).expect("signal the binary");

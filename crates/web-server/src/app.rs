@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::{
-    Method, Request, Response, StatusCode,
+    Method, Request, Response, StatusCode, Version,
     header::{self, HeaderMap, HeaderValue, InvalidHeaderValue},
 };
 
@@ -87,7 +87,9 @@ impl App {
     /// before the bundle, so a bundle file cannot shadow them.
     pub fn respond<B>(&self, req: &Request<B>) -> Response<Body> {
         let method = req.method();
-        let mut res = if method != Method::GET && method != Method::HEAD {
+        let mut res = if let Some(why) = host_error(req) {
+            plain(StatusCode::BAD_REQUEST, format!("bad request: {why}\n"))
+        } else if method != Method::GET && method != Method::HEAD {
             let mut res = plain(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
             res.headers_mut().insert(
                 header::ALLOW,
@@ -150,6 +152,37 @@ impl App {
             .insert(header::VARY, HeaderValue::from_static(headers::VARY_ACCEPT));
         res
     }
+}
+
+/// RFC 9112 §3.2: a 400 for an HTTP/1.1 request without `Host` (HTTP/1.0 may omit it), any
+/// request with more than one, or one whose value is not `host[:port]`.
+fn host_error<B>(req: &Request<B>) -> Option<&'static str> {
+    let mut hosts = req.headers().get_all(header::HOST).iter();
+    match (hosts.next(), hosts.next()) {
+        (None, _) if req.version() == Version::HTTP_11 => Some("no Host header"),
+        (Some(_), Some(_)) => Some("more than one Host header"),
+        (Some(host), None) if !is_host(host.as_bytes()) => Some("malformed Host header"),
+        _ => None,
+    }
+}
+
+/// `uri-host [":" port]` (RFC 3986 §3.2.2), loosely: a bracketed IP literal or a name of
+/// unreserved, sub-delim and `%` characters, then an optional `:` and digits. Empty is
+/// valid (a request target without an authority, RFC 9112 §3.2).
+fn is_host(value: &[u8]) -> bool {
+    let name = |b: &u8| b.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=%".contains(b);
+    // The last `:` starts the port, unless it is inside an IPv6 literal.
+    let (host, port) = match value.iter().rposition(|b| *b == b':') {
+        Some(i) if !value[i..].contains(&b']') => (&value[..i], &value[i + 1..]),
+        _ => (value, &b""[..]),
+    };
+    let host_ok = match host.strip_prefix(b"[") {
+        Some(literal) => literal
+            .strip_suffix(b"]")
+            .is_some_and(|ip| !ip.is_empty() && ip.iter().all(|b| *b == b':' || name(b))),
+        None => host.iter().all(name),
+    };
+    host_ok && port.iter().all(u8::is_ascii_digit)
 }
 
 /// 200 with the representation `Accept-Encoding` picks, or 304 when the client has it.
@@ -221,4 +254,41 @@ fn build(status: StatusCode, fields: HeaderMap, body: Bytes) -> Response<Body> {
     *res.status_mut() = status;
     *res.headers_mut() = fields;
     res
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_values() {
+        for good in [
+            "",
+            "localhost",
+            "localhost:8080",
+            "randoms.example.com",
+            "127.0.0.1:80",
+            "[::1]",
+            "[::1]:8080",
+            "[fe80::1%25eth0]:80",
+            "xn--bcher-kva.example",
+            "host:",
+        ] {
+            assert!(is_host(good.as_bytes()), "{good:?}");
+        }
+        for bad in [
+            "a b",
+            "user@host",
+            "host:port",
+            "host:80:80",
+            "::1",
+            "[::1",
+            "[]",
+            "host/path",
+            "host?q",
+            "ex\u{e4}mple.com",
+        ] {
+            assert!(!is_host(bad.as_bytes()), "{bad:?}");
+        }
+    }
 }

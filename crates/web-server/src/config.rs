@@ -12,6 +12,7 @@ pub const VARIABLES: &[&str] = &[
     "WEB_PORT",
     "WEB_ROOT",
     "API_BASE_URL",
+    "WEB_MAX_CONNECTIONS",
     "LOG_FORMAT",
     "RUST_LOG",
     "CONFIG_FILE",
@@ -79,6 +80,57 @@ impl Settings {
             api_base_url: ApiBaseUrl::parse(&raw.api_base_url)?,
             log_format: raw.log_format,
         })
+    }
+}
+
+/// Bounds on what clients may hold, read by [`crate::server::run`]. Kept out of
+/// [`Settings`] so code that builds a `Settings` by hand (tests, the e2e crate) is unchanged;
+/// [`crate::server::serve`] uses [`Limits::default`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// `WEB_MAX_CONNECTIONS`: connections open at once, all workers together.
+    pub max_connections: usize,
+}
+
+impl Limits {
+    /// Each connection may buffer a 16 KiB head (see `server.rs`): 1024 of them holding
+    /// one took 28 MiB over the ~36 MiB the server holds with the real bundle, well inside
+    /// the pod's 128 MiB limit, and far more than one replica of a static site needs.
+    pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
+    /// Beyond this no memory limit fits, so a larger value is a typo.
+    pub const MAX_MAX_CONNECTIONS: usize = 1_000_000;
+
+    /// Reads `WEB_MAX_CONNECTIONS` through the same layers as [`Settings::load`].
+    pub fn load() -> Result<Self, ConfigError> {
+        #[derive(Deserialize)]
+        struct Raw {
+            #[serde(default = "default_max_connections")]
+            web_max_connections: usize,
+        }
+        fn default_max_connections() -> usize {
+            Limits::DEFAULT_MAX_CONNECTIONS
+        }
+        let raw: Raw = db::layered::load().map_err(ConfigError)?;
+        Self::new(raw.web_max_connections)
+    }
+
+    /// Refuses 0 (nothing would ever be served) and absurd values.
+    pub fn new(max_connections: usize) -> Result<Self, ConfigError> {
+        if !(1..=Self::MAX_MAX_CONNECTIONS).contains(&max_connections) {
+            return Err(ConfigError(format!(
+                "WEB_MAX_CONNECTIONS: expected 1 to {}, got {max_connections}",
+                Self::MAX_MAX_CONNECTIONS
+            )));
+        }
+        Ok(Self { max_connections })
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+        }
     }
 }
 
@@ -186,6 +238,16 @@ mod tests {
             let parsed = ApiBaseUrl::parse(url).expect(url);
             assert_eq!(parsed.origin(), origin);
             assert_eq!(parsed.as_str(), url);
+        }
+    }
+
+    #[test]
+    fn the_connection_cap_is_at_least_one_and_not_absurd() {
+        assert_eq!(Limits::new(1).expect("1").max_connections, 1);
+        assert!(Limits::new(Limits::DEFAULT_MAX_CONNECTIONS).is_ok());
+        for bad in [0, Limits::MAX_MAX_CONNECTIONS + 1, usize::MAX] {
+            let err = Limits::new(bad).expect_err("refused").to_string();
+            assert!(err.starts_with("WEB_MAX_CONNECTIONS: "), "{err}");
         }
     }
 

@@ -12,14 +12,15 @@ use hyper_util::{
 };
 use telemetry::access::{AccessLog, Entry};
 use tokio::{
-    net::TcpListener,
+    net::{TcpListener, TcpStream},
     signal::unix::{SignalKind, signal},
+    sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError},
 };
 
 use crate::{
     app::{App, Body},
     bundle::{Bundle, BundleError},
-    config::Settings,
+    config::{ConfigError, Limits, Settings},
     workers::{self, Workers},
 };
 #[cfg(debug_assertions)]
@@ -28,13 +29,21 @@ use crate::{config::DevSettings, live_reload::LiveReload};
 /// After a signal, connections get this long to finish what they are sending; inside
 /// Kubernetes' default 30 s grace period.
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
-/// Request head size limit; a browser's, cookies included, is a few KiB.
-const MAX_HEAD_BYTES: usize = 64 * 1024;
-/// A client that has not sent its request head by then is dropped (slowloris).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(20);
+/// Request head size limit, and so the most input a connection buffers (hyper reads no
+/// further): a browser's head is well under 2 KiB, and this site sets no cookies. hyper's
+/// minimum is 8 KiB.
+const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// A client that has not sent its request head by then is dropped (slowloris). hyper also
+/// starts it when a keep-alive connection goes idle, so it is the idle timeout too: a
+/// page's assets load in one burst, and an idle connection holds a slot of the cap.
+const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// How often a worker may warn that the connection cap is reached.
+const CAP_WARNING_EVERY: Duration = Duration::from_secs(60);
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
     #[error(transparent)]
     Bundle(#[from] BundleError),
     #[error("API_BASE_URL: its origin cannot go in a header: {0}")]
@@ -60,6 +69,7 @@ pub async fn run(
     access_log: Option<AccessLog>,
     #[cfg(debug_assertions)] dev: DevSettings,
 ) -> Result<(), StartError> {
+    let limits = Limits::load()?;
     let app = build(&settings)?.with_access_log(access_log);
     #[cfg(debug_assertions)]
     let app = if dev.live_reload {
@@ -82,7 +92,8 @@ pub async fn run(
     let local = listeners[0].local_addr().map_err(bind_error)?;
     let stop = shutdown_signal()?;
     let app = Arc::new(app);
-    let running = Workers::start(listeners, &app).map_err(StartError::Workers)?;
+    let cap = ConnectionCap::new(limits.max_connections);
+    let running = Workers::start(listeners, &app, &cap).map_err(StartError::Workers)?;
     tracing::info!(
         addr = %local,
         root = %settings.root.display(),
@@ -90,6 +101,7 @@ pub async fn run(
         bytes = app.bundle().bytes(),
         api_base_url = settings.api_base_url.as_str(),
         workers = workers::count(),
+        max_connections = limits.max_connections,
         "listening"
     );
     stop.await;
@@ -112,26 +124,64 @@ pub fn shutdown_signal() -> Result<impl Future<Output = ()>, StartError> {
     })
 }
 
-/// Serves `app` on `listener` until `shutdown` resolves; then stops accepting, lets open
-/// connections finish their current response (idle keep-alive ones close at once), and
-/// returns within [`DRAIN_TIMEOUT`]. For the binary, tests and `cargo xtask dev`.
+/// At most so many connections open at once, shared by every worker of the process (a
+/// tokio semaphore works across their runtimes): memory is then bounded by the cap times
+/// what one connection may buffer, whatever clients do.
+///
+/// Once every slot is taken the workers stop accepting (each keeps the one connection it
+/// accepted last, unread, until a slot frees) rather than accept and close: the excess
+/// waits in the kernel's listen queue, whose memory is not ours and whose length is
+/// bounded (past it the kernel drops SYNs and clients retry); a legitimate client there is
+/// served late rather than reset; a flood cannot drive an accept/close loop; and a load
+/// balancer's connect timeout moves on to a replica with room. The header read timeout
+/// frees the slots that slow clients hold.
+#[derive(Debug, Clone)]
+pub struct ConnectionCap {
+    slots: Arc<Semaphore>,
+    max: usize,
+}
+
+impl ConnectionCap {
+    /// `max` is clamped to 1 ..= what a semaphore can count.
+    pub fn new(max: usize) -> Self {
+        let max = max.clamp(1, Semaphore::MAX_PERMITS);
+        Self {
+            slots: Arc::new(Semaphore::new(max)),
+            max,
+        }
+    }
+}
+
+/// [`serve_capped`] with a cap of its own, [`Limits::default`]: for one listener (tests,
+/// `cargo xtask dev`, the e2e test).
 pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) {
+    let cap = ConnectionCap::new(Limits::default().max_connections);
+    serve_capped(listener, app, &cap, shutdown).await;
+}
+
+/// Serves `app` on `listener`, holding at most `cap`'s connections open (shared with the
+/// other listeners using it), until `shutdown` resolves; then stops accepting, lets open
+/// connections finish their current response (idle keep-alive ones close at once), and
+/// returns within [`DRAIN_TIMEOUT`].
+pub async fn serve_capped(
+    listener: TcpListener,
+    app: Arc<App>,
+    cap: &ConnectionCap,
+    shutdown: impl Future<Output = ()>,
+) {
     let mut http = http1::Builder::new();
     http.timer(TokioTimer::new())
         .header_read_timeout(HEADER_READ_TIMEOUT)
         .max_buf_size(MAX_HEAD_BYTES);
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
+    let mut last_warning = None;
     loop {
-        let stream = tokio::select! {
-            accepted = listener.accept() => match accepted {
-                Ok((stream, _)) => stream,
-                Err(e) => {
-                    // Out of file descriptors, say: pause rather than spin; the queue waits.
-                    tracing::warn!(error = %e, "accept failed");
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
+        let (stream, slot) = tokio::select! {
+            next = accept(&listener, cap, &mut last_warning) => match next {
+                Some(next) => next,
+                // Nothing closes the semaphore; if something did, it would mean stop.
+                None => break,
             },
             () = &mut shutdown => break,
         };
@@ -143,6 +193,8 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
         });
         let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), service));
         tokio::spawn(async move {
+            // The slot is free again when the connection ends, however it ends.
+            let _slot = slot;
             if let Err(e) = conn.await {
                 // Resets, timeouts, garbage: the client's problem, not worth a warning.
                 tracing::debug!(error = %e, "connection ended with an error");
@@ -156,6 +208,43 @@ pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<O
             tracing::warn!(timeout = ?DRAIN_TIMEOUT, "connections still open after the drain timeout");
         }
     }
+}
+
+/// Accepts the next connection, then waits (not reading it) for a slot of `cap`; `None`
+/// if the cap was closed. Accepting first gives slots to connections only: a worker
+/// waiting on an empty queue holds none that another worker's queue could use. Warns when
+/// the cap is reached, at most every [`CAP_WARNING_EVERY`].
+async fn accept(
+    listener: &TcpListener,
+    cap: &ConnectionCap,
+    last_warning: &mut Option<Instant>,
+) -> Option<(TcpStream, OwnedSemaphorePermit)> {
+    let stream = loop {
+        match listener.accept().await {
+            Ok((stream, _)) => break stream,
+            Err(e) => {
+                // Out of file descriptors, say: pause rather than spin; the queue waits.
+                tracing::warn!(error = %e, "accept failed");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    };
+    let slot = match cap.slots.clone().try_acquire_owned() {
+        Ok(slot) => slot,
+        Err(TryAcquireError::Closed) => return None,
+        Err(TryAcquireError::NoPermits) => {
+            if last_warning.is_none_or(|at| at.elapsed() >= CAP_WARNING_EVERY) {
+                *last_warning = Some(Instant::now());
+                tracing::warn!(
+                    max_connections = cap.max,
+                    "connection limit reached (WEB_MAX_CONNECTIONS): new connections wait \
+                     in the listen queue until one closes"
+                );
+            }
+            cap.slots.clone().acquire_owned().await.ok()?
+        }
+    };
+    Some((stream, slot))
 }
 
 /// Answers one request and writes its access-log line.

@@ -13,7 +13,10 @@ use std::{
 use socket2::{Domain, Protocol, Socket, Type};
 use tokio::sync::watch;
 
-use crate::{app::App, server};
+use crate::{
+    app::App,
+    server::{self, ConnectionCap},
+};
 
 /// Pending connections per socket; the kernel caps it at `net.core.somaxconn`.
 const BACKLOG: i32 = 1024;
@@ -55,12 +58,18 @@ pub struct Workers {
 }
 
 impl Workers {
-    /// One thread and runtime per listener, each serving `app`.
-    pub fn start(listeners: Vec<TcpListener>, app: &Arc<App>) -> io::Result<Self> {
+    /// One thread and runtime per listener, each serving `app`; together they hold at most
+    /// `cap`'s connections.
+    pub fn start(
+        listeners: Vec<TcpListener>,
+        app: &Arc<App>,
+        cap: &ConnectionCap,
+    ) -> io::Result<Self> {
         let (stop, stopped) = watch::channel(false);
         let mut threads = Vec::with_capacity(listeners.len());
         for (i, listener) in listeners.into_iter().enumerate() {
             let app = app.clone();
+            let cap = cap.clone();
             let mut stopped = stopped.clone();
             let thread = std::thread::Builder::new()
                 .name(format!("web-worker-{i}"))
@@ -83,7 +92,7 @@ impl Workers {
                                 return;
                             }
                         };
-                        server::serve(listener, app, async move {
+                        server::serve_capped(listener, app, &cap, async move {
                             let _ = stopped.wait_for(|stop| *stop).await;
                         })
                         .await;

@@ -4,20 +4,29 @@
 mod health;
 mod randoms;
 
-use actix_web::web;
+use actix_web::{FromRequest, Handler, Resource, Responder, web};
 
 pub use health::{__path_healthz, __path_ready, healthz, ready};
 pub use randoms::{__path_create, __path_get_one, __path_list, create, get_one, list};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/randoms")
-            .route(web::get().to(list))
-            .route(web::post().to(create)),
-    )
-    .service(web::resource("/randoms/{id}").route(web::get().to(get_one)))
-    .service(web::resource("/healthz").route(web::get().to(healthz)))
-    .service(web::resource("/ready").route(web::get().to(ready)))
-    .service(web::resource("/openapi.json").route(web::get().to(crate::openapi::document)))
-    .service(web::resource("/metrics").route(web::get().to(crate::metrics::serve)));
+    cfg.service(readable("/randoms", list).route(web::post().to(create)))
+        .service(readable("/randoms/{id}", get_one))
+        .service(readable("/healthz", healthz))
+        .service(readable("/ready", ready))
+        .service(readable("/openapi.json", crate::openapi::document))
+        .service(readable("/metrics", crate::metrics::serve));
+}
+
+/// A resource answering GET and HEAD with `handler` (RFC 9110 §9.3.2: HEAD wherever GET;
+/// actix-web sends the head and drops the body).
+fn readable<F, Args>(path: &str, handler: F) -> Resource
+where
+    F: Handler<Args> + Clone,
+    Args: FromRequest + 'static,
+    F::Output: Responder + 'static,
+{
+    web::resource(path)
+        .route(web::get().to(handler.clone()))
+        .route(web::head().to(handler))
 }

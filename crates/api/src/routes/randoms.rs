@@ -3,39 +3,38 @@ use actix_web::{
     http::header::{self, ContentType},
     web,
 };
-use domain::{ErrorBody, Limit, Random};
-use serde::Deserialize;
+use domain::{ErrorBody, Limit, LimitError, Random};
 
-use crate::{error::ApiError, repository, state::AppState};
+use crate::{body::Body, error::ApiError, repository, state::AppState};
 
-#[derive(Debug, Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct ListQuery {
-    /// How many items, 1 to 100 (default 10).
-    // Kept as text so a bad value gets our message; documented as what it must be.
-    #[param(value_type = u16, required = false, minimum = 1, maximum = 100)]
-    limit: Option<String>,
+/// `limit` from the query string: absent, or given once (other parameters are ignored).
+fn limit(query: &[(String, String)]) -> Result<Limit, ApiError> {
+    let mut given = query.iter().filter(|(name, _)| name == "limit");
+    match (given.next(), given.next()) {
+        (None, _) => Ok(Limit::DEFAULT),
+        (Some((_, raw)), None) => Ok(Limit::parse(raw)?),
+        (Some(_), Some(_)) => Err(LimitError::Repeated.into()),
+    }
 }
 
 /// The latest items, newest first.
 #[utoipa::path(
     get,
     path = "/randoms",
-    params(ListQuery),
+    params(("limit" = Option<u16>, Query, minimum = 1, maximum = 100,
+        description = "How many items, 1 to 100 (default 10)")),
     responses(
         (status = 200, description = "Newest first", body = Vec<Random>),
-        (status = 400, description = "`limit` is not an integer in 1..=100", body = ErrorBody),
+        (status = 400, description = "`limit` is not one integer in 1..=100", body = ErrorBody),
         (status = 503, description = "Database unavailable", body = ErrorBody),
     )
 )]
 pub async fn list(
     state: web::Data<AppState>,
-    query: web::Query<ListQuery>,
+    // Pairs, not a struct: serde would refuse a repeated `limit` in its own words.
+    query: web::Query<Vec<(String, String)>>,
 ) -> Result<HttpResponse, ApiError> {
-    let limit = match &query.limit {
-        Some(raw) => Limit::parse(raw)?,
-        None => Limit::DEFAULT,
-    };
+    let limit = limit(&query)?;
     let body = match state.latest.fresh(limit.get()).await {
         Some(cached) => cached,
         None => {
@@ -65,14 +64,14 @@ pub async fn list(
     responses(
         (status = 201, description = "Created", body = Random,
             headers(("Location" = String, description = "/randoms/{id}"))),
+        (status = 408, description = "The body did not arrive in time", body = ErrorBody),
         (status = 413, description = "Body too large", body = ErrorBody),
-        (status = 503, description = "Database unavailable", body = ErrorBody),
+        (status = 415, description = "A compressed body (any Content-Encoding)", body = ErrorBody),
+        (status = 503, description = "Database unavailable, or too many writes waiting \
+            (`overloaded`, with Retry-After)", body = ErrorBody),
     )
 )]
-pub async fn create(
-    state: web::Data<AppState>,
-    _body: web::Bytes,
-) -> Result<HttpResponse, ApiError> {
+pub async fn create(state: web::Data<AppState>, _body: Body) -> Result<HttpResponse, ApiError> {
     let created = state.inserter.insert().await?;
     // This replica's copy goes now, before the 201: a GET here right after sees the row.
     // Other replicas drop theirs on the trigger's notification.

@@ -89,3 +89,19 @@ async fn an_origin_not_on_the_list_gets_no_allow_origin() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_refused_preflight_is_a_json_400() {
+    let api = TestApi::spawn().await;
+    let res = api
+        .http
+        .request(reqwest::Method::OPTIONS, api.url("/randoms"))
+        .header("origin", "http://localhost:8080")
+        .header("access-control-request-method", "DELETE")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(res.status(), 400);
+    let body: serde_json::Value = res.json().await.expect("a JSON body");
+    assert_eq!(body["error"], "bad_request", "{body}");
+}

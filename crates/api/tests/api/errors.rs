@@ -75,3 +75,29 @@ async fn a_small_body_on_post_is_ignored() {
         .expect("answered");
     assert_eq!(res.status(), 201);
 }
+
+#[tokio::test]
+async fn every_get_route_answers_head_without_a_body() {
+    let api = TestApi::spawn().await;
+    for path in ["/randoms", "/randoms/1", "/healthz", "/ready", "/openapi.json", "/metrics"] {
+        let res = api
+            .http
+            .head(api.url(path))
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(res.status(), 200, "HEAD {path}");
+        assert!(res.headers().contains_key("content-type"), "HEAD {path}");
+        assert!(res.bytes().await.expect("body").is_empty(), "HEAD {path}");
+    }
+}
+
+#[tokio::test]
+async fn limit_given_twice_is_an_invalid_limit() {
+    let api = TestApi::spawn().await;
+    let res = api.get("/randoms?limit=1&limit=2").await;
+    assert_eq!(res.status(), 400);
+    let body = json(res).await;
+    assert_eq!(body["error"], "invalid_limit");
+    assert_eq!(body["message"], "limit must be given once");
+}

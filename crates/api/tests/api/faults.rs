@@ -377,6 +377,13 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
         .ok()
 }
 
+/// The most resident memory `pid` has had, in KiB (`VmHWM`): what a cgroup limit meets.
+pub fn peak_rss_kib(pid: u32) -> u64 {
+    status_field(pid, "VmHWM:")
+        .and_then(|v| v.trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or_else(|| panic!("no VmHWM for process {pid}: has it exited?"))
+}
+
 fn status_field(pid: u32, name: &str) -> Option<String> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status

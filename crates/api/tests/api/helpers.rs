@@ -99,6 +99,10 @@ impl TestApi {
             .expect("POST answered")
     }
 
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
     pub fn signal(&self, signal: Signal) {
         self.process.signal(signal);
     }

@@ -9,6 +9,8 @@ mod faults;
 mod hang;
 mod health;
 mod helpers;
+mod hostile;
+mod logging;
 mod observability;
 mod outage;
 mod randoms;

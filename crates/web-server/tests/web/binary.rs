@@ -28,6 +28,11 @@ fn bad_values_exit_1_with_one_line_naming_the_variable() {
         ("API_BASE_URL", "ftp://example.com"),
         ("API_BASE_URL", "not a url"),
         ("LOG_FORMAT", "xml"),
+        ("WEB_MAX_CONNECTIONS", "0"),
+        ("WEB_MAX_CONNECTIONS", "-1"),
+        ("WEB_MAX_CONNECTIONS", "1000001"),
+        ("WEB_MAX_CONNECTIONS", "many"),
+        ("WEB_MAX_CONNECTIONS", ""),
     ] {
         assert_one_line_naming(&[("WEB_ROOT", &root), (var, value)], var);
     }

@@ -304,8 +304,13 @@ pub fn request(
 /// Sends `bytes` as they are and parses whatever comes back.
 pub fn raw(addr: SocketAddr, bytes: &[u8]) -> RawResponse {
     let mut stream = TcpStream::connect(addr).expect("connect");
-    stream.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
     stream.write_all(bytes).expect("send the request");
+    read_response(&mut stream)
+}
+
+/// Reads `stream` to the end (within [`IO_TIMEOUT`]) and parses it.
+pub fn read_response(stream: &mut TcpStream) -> RawResponse {
+    stream.set_read_timeout(Some(IO_TIMEOUT)).expect("timeout");
     let mut reply = Vec::new();
     stream.read_to_end(&mut reply).expect("read the response");
     parse(&reply)
@@ -349,6 +354,11 @@ impl TestBinary {
         Self { process, addr }
     }
 
+    /// Its process id, for `/proc`.
+    pub fn pid(&self) -> u32 {
+        self.process.pid()
+    }
+
     pub fn signal(&self, signal: Signal) {
         self.process.signal(signal);
     }
@@ -384,4 +394,24 @@ pub fn command(env: &[(&str, &str)]) -> Command {
 /// Runs the binary to completion, for configuration errors: (status, stderr).
 pub fn run_to_exit(env: &[(&str, &str)]) -> (ExitStatus, String) {
     test_support::run_to_exit(command(env), Duration::from_secs(20))
+}
+
+/// A number from `/proc/<pid>/status` (`VmHWM:`, the peak resident size, is in KiB); `None`
+/// once the process has exited.
+pub fn proc_status(pid: u32, field: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find_map(|l| l.strip_prefix(field))?;
+    line.split_whitespace().next()?.parse().ok()
+}
+
+/// How many sockets `pid` has open, listening ones included.
+pub fn open_sockets(pid: u32) -> usize {
+    std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .expect("read the binary's descriptors")
+        .flatten()
+        .filter(|fd| {
+            std::fs::read_link(fd.path())
+                .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"))
+        })
+        .count()
 }
