@@ -79,13 +79,15 @@ async fn a_small_body_on_post_is_ignored() {
 #[tokio::test]
 async fn every_get_route_answers_head_without_a_body() {
     let api = TestApi::spawn().await;
-    for path in ["/randoms", "/randoms/1", "/healthz", "/ready", "/openapi.json", "/metrics"] {
-        let res = api
-            .http
-            .head(api.url(path))
-            .send()
-            .await
-            .expect("answered");
+    for path in [
+        "/randoms",
+        "/randoms/1",
+        "/healthz",
+        "/ready",
+        "/openapi.json",
+        "/metrics",
+    ] {
+        let res = api.http.head(api.url(path)).send().await.expect("answered");
         assert_eq!(res.status(), 200, "HEAD {path}");
         assert!(res.headers().contains_key("content-type"), "HEAD {path}");
         assert!(res.bytes().await.expect("body").is_empty(), "HEAD {path}");

@@ -153,7 +153,9 @@ async fn a_stalled_body_is_timed_out_and_its_connection_closed() {
     for stream in &mut stalled {
         let mut answer = Vec::new();
         // The server answers and closes, so this ends (the read timeout is 15 s).
-        stream.read_to_end(&mut answer).expect("answered and closed");
+        stream
+            .read_to_end(&mut answer)
+            .expect("answered and closed");
         let answer = String::from_utf8_lossy(&answer);
         assert!(answer.starts_with("HTTP/1.1 408"), "{answer}");
         assert!(answer.contains("\"request_timeout\""), "{answer}");
