@@ -4,7 +4,7 @@ use std::{future::Future, pin::Pin, time::Duration};
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, web};
 
-use crate::error::ApiError;
+use crate::{connection::Progress, error::ApiError};
 
 /// Larger bodies are refused with 413 (the API needs none), before reading when
 /// `Content-Length` says so (see `web::PayloadConfig` in `startup`).
@@ -22,8 +22,13 @@ impl FromRequest for Body {
 
     fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
         let read = web::Bytes::from_request(req, payload);
+        // Waiting for the client now, not for us: its connection may be read on.
+        let progress = req.conn_data::<Progress>().cloned().unwrap_or_default();
         Box::pin(async move {
-            match tokio::time::timeout(BODY_DEADLINE, read).await {
+            progress.set_busy(false);
+            let read = tokio::time::timeout(BODY_DEADLINE, read).await;
+            progress.set_busy(true);
+            match read {
                 Ok(read) => read.map(Body),
                 Err(_) => Err(ApiError::BodyTimeout(BODY_DEADLINE).into()),
             }

@@ -5,6 +5,7 @@
 
 pub mod body;
 pub mod configuration;
+pub mod connection;
 pub mod error;
 pub mod inserts;
 pub mod latest;

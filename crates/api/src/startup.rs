@@ -1,21 +1,29 @@
 //! Builds the server from [`Settings`] and runs it until a signal asks it to stop.
 
-use std::net::TcpListener;
+use std::{net::TcpListener, time::Duration};
 
 use actix_cors::Cors;
+use actix_http::HttpService;
+use actix_service::{ServiceFactoryExt, fn_service, map_config};
 use actix_web::{
-    App, HttpServer,
-    dev::Server,
+    App,
+    dev::{AppConfig, Server},
     http::{Method, header},
     middleware::from_fn,
+    rt::net::TcpStream,
     web,
 };
 use anyhow::Context;
+use socket2::SockRef;
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::{
-    body::MAX_BODY_BYTES, configuration::Settings, error::json_error_bodies, metrics, middleware,
-    routes, state::AppState,
+    body::MAX_BODY_BYTES,
+    configuration::Settings,
+    connection::{SEND_BUFFER, Throttled},
+    error::json_error_bodies,
+    metrics, middleware, routes,
+    state::AppState,
 };
 
 pub struct Application {
@@ -50,6 +58,7 @@ impl Application {
                 .app_data(web::PayloadConfig::new(MAX_BODY_BYTES))
                 // Innermost first; see `middleware` for why each sits where it does.
                 .wrap(from_fn(middleware::catch_panic))
+                .wrap(from_fn(middleware::progress))
                 .wrap(from_fn(middleware::identity_encoding))
                 .wrap(cors(&origins))
                 .wrap(from_fn(middleware::after_close))
@@ -61,9 +70,34 @@ impl Application {
                 .wrap(from_fn(middleware::request_log))
                 .configure(routes::configure)
         };
-        let server = HttpServer::new(app)
-            .on_connect(middleware::on_connect)
-            .listen(listener)?
+        // actix-web's `HttpServer`, assembled from its parts to put `Throttled` under each
+        // connection (it serves bare TCP streams only).
+        let builder = actix_server::Server::build();
+        let closing = builder.graceful_shutdown_signal();
+        let server = builder
+            .listen("api", listener, move || {
+                let closing = closing.clone();
+                let http = HttpService::build()
+                    // Idle keep-alive connections close at once when shutdown begins.
+                    .graceful_shutdown_signal(move || {
+                        let closing = closing.clone();
+                        async move { closing.notified().await }
+                    })
+                    // HttpServer's defaults: the head within 5 s, a closing client gets 1 s.
+                    .client_request_timeout(Duration::from_secs(5))
+                    .client_disconnect_timeout(Duration::from_secs(1))
+                    .local_addr(local)
+                    .on_connect_ext(middleware::on_connect)
+                    .h1(map_config(app(), |_| AppConfig::default()));
+                fn_service(|stream: TcpStream| async move {
+                    let peer = stream.peer_addr().ok();
+                    if let Err(e) = SockRef::from(&stream).set_send_buffer_size(SEND_BUFFER) {
+                        tracing::debug!(error = %e, "cannot bound the send buffer");
+                    }
+                    Ok((Throttled::new(stream), peer))
+                })
+                .and_then(http)
+            })?
             // We handle signals ourselves, to flip readiness before draining.
             .disable_signals()
             .shutdown_timeout(settings.server.shutdown_timeout_secs)

@@ -8,6 +8,6 @@ mod guards;
 mod request_log;
 
 pub use catch_panic::catch_panic;
-pub use connection::{after_close, on_connect};
+pub use connection::{after_close, on_connect, progress};
 pub use guards::{identity_encoding, known_method};
 pub use request_log::request_log;

@@ -27,6 +27,17 @@ fn raw(api: &TestApi) -> TcpStream {
     stream
 }
 
+/// A connection whose receive buffer is small, as a client's that never reads fills: the
+/// server soon has nowhere to put its answers (and spends no CPU the other tests need).
+fn not_reading(api: &TestApi) -> TcpStream {
+    let addr: std::net::SocketAddr = api.addr.parse().expect("an address");
+    let socket =
+        socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).expect("a socket");
+    socket.set_recv_buffer_size(16 * 1024).expect("SO_RCVBUF");
+    socket.connect(&addr.into()).expect("connect");
+    socket.into()
+}
+
 /// Sends one request on a fresh connection and returns the status and the whole answer.
 fn exchange(api: &TestApi, request: &[u8]) -> (u16, String) {
     let mut stream = raw(api);
@@ -217,4 +228,35 @@ async fn requests_pipelined_after_connection_close_are_not_run() {
     assert_eq!(status, 201, "{answer}");
     assert_eq!(answer.matches("HTTP/1.1 201").count(), 1, "{answer}");
     assert_eq!(newest_id(&api).await, 101, "only the first POST ran");
+}
+
+#[tokio::test]
+async fn pipelined_requests_that_are_never_read_stay_bounded() {
+    let api = TestApi::spawn().await;
+    // Warm the cache, so that the attack measures answers, not the first database read.
+    assert_eq!(api.get("/randoms?limit=100").await.status(), 200);
+    let before = peak_rss_kib(api.pid());
+    let request = "GET /randoms?limit=100 HTTP/1.1\r\nHost: x\r\n\r\n".repeat(1_000);
+    let started = Instant::now();
+    let clients: Vec<TcpStream> = (0..60)
+        .map(|_| {
+            let mut stream = not_reading(&api);
+            stream.write_all(request.as_bytes()).expect("pipeline");
+            stream
+        })
+        .collect();
+    // Long enough for every answer to have been produced several times over (~600 MB).
+    while started.elapsed() < Duration::from_secs(4) {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    assert_grew_less_than(before, &api, "60 connections × 1,000 unread answers");
+    drop(clients);
+    // Pipelining itself still works: a client that reads gets every answer, in order.
+    let mut stream = raw(&api);
+    let three = "GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n".repeat(2)
+        + "GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n";
+    stream.write_all(three.as_bytes()).expect("pipeline");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("answers");
+    assert_eq!(answer.matches("HTTP/1.1 200").count(), 3, "{answer}");
 }
