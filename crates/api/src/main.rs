@@ -1,18 +1,18 @@
-use std::process::ExitCode;
+use std::{fmt::Display, io::Write, process::ExitCode};
 
 use api::{configuration::Settings, startup::Application, telemetry};
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    // `_logs` is held to the end: dropping it writes the request lines still queued.
-    let (settings, _logs) =
-        match Settings::load().and_then(|s| telemetry::init(s.server.log_format).map(|l| (s, l))) {
-            Ok(started) => started,
-            Err(e) => {
-                eprintln!("api: {e}");
-                return ExitCode::FAILURE;
-            }
-        };
+    let settings = match Settings::load() {
+        Ok(settings) => settings,
+        Err(e) => return refuse(e),
+    };
+    // Held to the end: dropping it writes the log lines still queued.
+    let _logs = match telemetry::init(settings.server.log_format) {
+        Ok(logs) => logs,
+        Err(e) => return refuse(e),
+    };
     let result = match Application::build(settings) {
         Ok(app) => app.run_until_stopped().await,
         Err(e) => Err(e),
@@ -21,8 +21,13 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
-            eprintln!("api: {e:#}");
-            ExitCode::FAILURE
+            refuse(format_args!("{e:#}"))
         }
     }
+}
+
+/// One line on stderr, then exit 1. A closed stderr is ignored: `eprintln!` would panic.
+fn refuse(e: impl Display) -> ExitCode {
+    let _ = writeln!(std::io::stderr(), "api: {e}");
+    ExitCode::FAILURE
 }

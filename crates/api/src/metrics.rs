@@ -5,7 +5,7 @@ use actix_web::{HttpResponse, web};
 use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
 use deadpool_postgres::Pool;
 use prometheus::{
-    IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
+    IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
     core::{Collector, Desc},
     proto::MetricFamily,
 };
@@ -34,6 +34,7 @@ pub fn build(pool: Pool, latest: &LatestCache) -> anyhow::Result<PrometheusMetri
         &["result"],
     )?;
     metrics.registry.register(Box::new(cache.clone()))?;
+    metrics.registry.register(Box::new(DroppedLines::new()?))?;
     latest.count_into(
         cache.with_label_values(&["hit"]),
         cache.with_label_values(&["miss"]),
@@ -59,6 +60,36 @@ pub async fn serve(registry: web::Data<Registry>) -> Result<HttpResponse, ApiErr
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text))
+}
+
+/// Log lines dropped rather than waited for (stdout not keeping up, or broken), read at
+/// scrape time from `telemetry`.
+struct DroppedLines(IntCounter);
+
+impl DroppedLines {
+    fn new() -> prometheus::Result<Self> {
+        IntCounter::with_opts(
+            Opts::new(
+                "log_lines_dropped_total",
+                "Log lines dropped because stdout did not keep up or was broken",
+            )
+            .namespace("api"),
+        )
+        .map(Self)
+    }
+}
+
+impl Collector for DroppedLines {
+    fn desc(&self) -> Vec<&Desc> {
+        self.0.desc()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        // Both only ever grow; the counter catches up with the total.
+        let behind = telemetry::dropped_lines().saturating_sub(self.0.get());
+        self.0.inc_by(behind);
+        self.0.collect()
+    }
 }
 
 /// Reads the pool's status each time Prometheus scrapes.

@@ -1,13 +1,13 @@
-//! Logging to stdout, as configured by `LOG_FORMAT` and `RUST_LOG` (default `info`). The
-//! per-request lines go through `telemetry::access` (batched, formatted without tracing: it
-//! cost 30% of the cached GETs' throughput), the rest through tracing.
+//! Logging to stdout, as configured by `LOG_FORMAT` and `RUST_LOG` (default `info`), through
+//! the `telemetry` crate's one writer: a stalled or broken stdout drops lines (counted by
+//! [`telemetry::dropped_lines`]) rather than stalling or failing a worker. The per-request
+//! lines go through `telemetry::access` (formatted without tracing: it cost 30% of the
+//! cached GETs' throughput). Malformed requests are a client's fault: actix-http's
+//! `stream error` lines are DEBUG (`RUST_LOG=info,client_error=debug`), not ERROR.
 
-use std::{io::IsTerminal, sync::OnceLock};
+use std::sync::OnceLock;
 
-use telemetry::{
-    LogFormat,
-    access::{AccessLog, FlushGuard},
-};
+use telemetry::{LogFormat, Logs, access::AccessLog};
 
 /// The `target` of request lines, as `RUST_LOG` names it (`api::request=off`).
 pub const ACCESS_TARGET: &str = "api::request";
@@ -20,31 +20,13 @@ pub fn access_log() -> Option<&'static AccessLog> {
     ACCESS.get()
 }
 
-/// Keep it until exit: dropping it writes the request lines still queued.
-pub struct Logs {
-    _access: Option<FlushGuard>,
-}
-
-/// Installs the global subscriber and the request log; the error names `RUST_LOG` when it
-/// is malformed.
-pub fn init(format: LogFormat) -> Result<Logs, String> {
-    let filter = telemetry::filter("info")?;
-    // Colours only on a terminal: `cargo xtask dev` and log collectors read plain text.
-    telemetry::init(
-        format,
-        filter,
-        std::io::stdout,
-        std::io::stdout().is_terminal(),
-    );
+/// Installs the global subscriber and the request log. Keep the result until exit:
+/// dropping it writes the lines still queued.
+pub fn init(format: LogFormat) -> Result<Logs, telemetry::Error> {
+    let logs = Logs::to_stdout(format, "info")?;
     // The filter is fixed from here on, so whether request lines pass it is decided once.
-    if !tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO) {
-        return Ok(Logs { _access: None });
+    if tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO) {
+        let _ = ACCESS.set(logs.access_log(ACCESS_TARGET));
     }
-    let (log, guard) = AccessLog::to_stdout(format, ACCESS_TARGET)
-        .map_err(|e| format!("starting the request-log thread: {e}"))?;
-    // A second init in one process keeps the first log, as tracing keeps the first subscriber.
-    let _ = ACCESS.set(log);
-    Ok(Logs {
-        _access: Some(guard),
-    })
+    Ok(logs)
 }

@@ -1,32 +1,19 @@
-//! Access logs: one line per request, on the hot path, formatted and batched here rather
-//! than by tracing-subscriber. Used by the API and the static server.
+//! Access logs: one line per request, on the hot path, formatted here rather than by
+//! tracing-subscriber. Used by the API and the static server.
 //!
 //! Measured with wrk (see docs/performance.md), going through tracing cost about a quarter
 //! of the static server's throughput and 30% of the API's cached GETs: its formatter, then
-//! (for a non-blocking writer) a channel send and a wake-up of the writer thread per line. Here a line is formatted in the same shapes
-//! as the rest of the log (text, or one JSON object with `LOG_FORMAT=json`) into a reused
-//! per-thread buffer and appended to a shared batch, which a background thread writes to
-//! stdout every [`FLUSH_EVERY`], or sooner once it is big. Lines are written whole, so they
-//! never interleave with the other log lines; if stdout stalls, lines past [`MAX_BATCH`]
-//! are dropped rather than stalling responses or growing memory.
+//! (for a non-blocking writer) a channel send and a wake-up of the writer thread per line.
+//! Here a line is formatted in the same shapes as the rest of the log (text, or one JSON
+//! object with `LOG_FORMAT=json`) into a reused per-thread buffer and handed to the
+//! process's log writer (`sink`), which writes it whole with the other log lines, and
+//! drops it rather than wait if stdout stalls.
 
-use std::{
-    cell::RefCell,
-    sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError},
-    thread::JoinHandle,
-    time::Duration,
-};
+use std::{cell::RefCell, sync::Arc, time::Duration};
 
 use chrono::{SecondsFormat, Utc};
 
-use crate::LogFormat;
-
-/// How long a line may wait in the batch on a quiet server.
-pub const FLUSH_EVERY: Duration = Duration::from_millis(100);
-/// A batch this big is written at once instead of waiting for the tick.
-const EARLY_FLUSH_BYTES: usize = 64 * 1024;
-/// Past this many queued bytes (stdout not keeping up), new lines are dropped.
-const MAX_BATCH: usize = 8 * 1024 * 1024;
+use crate::{LogFormat, sink::Sink};
 
 /// What one access line says; absent fields are left out of the line.
 #[derive(Debug)]
@@ -41,50 +28,13 @@ pub struct Entry<'a> {
     pub latency: Duration,
 }
 
-/// Writes access lines; cheap to clone.
+/// Writes access lines; cheap to clone. Made by [`Logs::access_log`](crate::Logs::access_log).
 #[derive(Debug, Clone)]
 pub struct AccessLog {
     format: LogFormat,
     /// The `target` field, as `RUST_LOG` names it (`web_server::access=off`).
     target: &'static str,
-    shared: Arc<Shared>,
-}
-
-#[derive(Debug, Default)]
-struct Shared {
-    batch: Mutex<Batch>,
-    wake: Condvar,
-}
-
-#[derive(Debug, Default)]
-struct Batch {
-    bytes: Vec<u8>,
-    dropped: u64,
-    closed: bool,
-}
-
-impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Batch> {
-        // A panic while holding the lock leaves a batch of whole lines: still usable.
-        self.batch.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-}
-
-/// Keep it until exit: dropping it writes what is still queued and stops the thread.
-#[derive(Debug)]
-pub struct FlushGuard {
-    shared: Arc<Shared>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for FlushGuard {
-    fn drop(&mut self) {
-        self.shared.lock().closed = true;
-        self.shared.wake.notify_one();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
+    sink: Arc<Sink>,
 }
 
 thread_local! {
@@ -110,76 +60,48 @@ fn write_timestamp(line: &mut String) {
 }
 
 impl AccessLog {
-    /// The log and the guard of its writer thread, which writes to stdout.
-    pub fn to_stdout(
-        format: LogFormat,
-        target: &'static str,
-    ) -> std::io::Result<(Self, FlushGuard)> {
-        let shared = Arc::new(Shared::default());
-        let writer = shared.clone();
-        let thread = std::thread::Builder::new()
-            .name("access-log".into())
-            .spawn(move || write_batches(&writer, &mut std::io::stdout()))?;
-        Ok((
-            Self {
-                format,
-                target,
-                shared: shared.clone(),
-            },
-            FlushGuard {
-                shared,
-                thread: Some(thread),
-            },
-        ))
+    pub(crate) fn new(format: LogFormat, target: &'static str, sink: Arc<Sink>) -> Self {
+        Self {
+            format,
+            target,
+            sink,
+        }
     }
 
     pub fn record(&self, entry: &Entry<'_>) {
         LINE.with_borrow_mut(|line| {
             line.clear();
             format_line(self.format, self.target, entry, line);
-            let mut batch = self.shared.lock();
-            if batch.bytes.len() + line.len() > MAX_BATCH {
-                batch.dropped += 1;
-                return;
-            }
-            batch.bytes.extend_from_slice(line.as_bytes());
-            if batch.bytes.len() >= EARLY_FLUSH_BYTES {
-                self.shared.wake.notify_one();
-            }
+            self.sink.push(line.as_bytes());
         });
     }
 }
 
-/// The writer thread: every tick (or when woken by a big batch, or at close), swap the batch
-/// out and write it outside the lock.
-fn write_batches(shared: &Shared, out: &mut impl std::io::Write) {
-    let mut spare = Vec::new();
-    loop {
-        let (closed, dropped) = {
-            let mut batch = shared.lock();
-            if !batch.closed && batch.bytes.len() < EARLY_FLUSH_BYTES {
-                batch = shared
-                    .wake
-                    .wait_timeout(batch, FLUSH_EVERY)
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .0;
-            }
-            std::mem::swap(&mut batch.bytes, &mut spare);
-            (batch.closed, std::mem::take(&mut batch.dropped))
-        };
-        if dropped > 0 {
-            tracing::warn!(
-                dropped,
-                "stdout is not keeping up: access-log lines dropped"
-            );
-        }
-        if !spare.is_empty() {
-            // Nowhere to report a broken stdout; serving goes on.
-            let _ = out.write_all(&spare).and_then(|()| out.flush());
-            spare.clear();
-        }
-        if closed {
-            return;
+/// Appends one line with only a level, a target and a message (newline included), in the
+/// shape tracing-subscriber gives an event without fields.
+pub(crate) fn format_message(
+    format: LogFormat,
+    level: Level,
+    target: &str,
+    message: &str,
+    line: &mut String,
+) {
+    let fields = Fields { format, line };
+    fields.start(level, target, message).end(target, message);
+}
+
+/// The levels these lines are written at, padded as tracing-subscriber pads them.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Level {
+    Debug,
+    Info,
+}
+
+impl Level {
+    fn text(self) -> &'static str {
+        match self {
+            Self::Debug => "DEBUG",
+            Self::Info => " INFO",
         }
     }
 }
@@ -188,8 +110,7 @@ fn write_batches(shared: &Shared, out: &mut impl std::io::Write) {
 /// `write!`, which costs several times as much on this path.
 fn format_line(format: LogFormat, target: &str, entry: &Entry<'_>, line: &mut String) {
     let mut number = itoa::Buffer::new();
-    let mut fields = Fields { format, line };
-    fields.start(target);
+    let mut fields = Fields { format, line }.start(Level::Info, target, "request");
     if let Some(id) = entry.request_id {
         fields.text("request_id", id);
     }
@@ -201,31 +122,44 @@ fn format_line(format: LogFormat, target: &str, entry: &Entry<'_>, line: &mut St
     }
     fields.key("latency_ms");
     write_millis(fields.line, entry.latency);
-    fields.end(target);
+    fields.end(target, "request");
 }
 
-/// The two shapes of a line: `<time>  INFO <target>: request k=v …`, or one JSON object with
-/// the fields tracing-subscriber's JSON formatter writes.
+/// The two shapes of a line: `<time>  INFO <target>: <message> k=v …`, or one JSON object
+/// with the fields tracing-subscriber's JSON formatter writes.
 struct Fields<'a> {
     format: LogFormat,
     line: &'a mut String,
 }
 
 impl Fields<'_> {
-    fn start(&mut self, target: &str) {
+    fn start(self, level: Level, target: &str, message: &str) -> Self {
         match self.format {
             LogFormat::Json => {
                 self.line.push_str(r#"{"timestamp":""#);
                 write_timestamp(self.line);
-                self.line.push_str(r#"","level":"INFO""#);
+                self.line.push_str(r#"","level":""#);
+                self.line.push_str(level.text().trim_start());
+                self.line.push('"');
             }
             LogFormat::Text => {
                 write_timestamp(self.line);
-                self.line.push_str("  INFO ");
+                self.line.push(' ');
+                self.line.push_str(level.text());
+                self.line.push(' ');
                 self.line.push_str(target);
-                self.line.push_str(": request");
+                self.line.push_str(": ");
+                // On one line whatever it says.
+                for c in message.chars() {
+                    if c.is_control() {
+                        self.line.extend(c.escape_debug());
+                    } else {
+                        self.line.push(c);
+                    }
+                }
             }
         }
+        self
     }
 
     fn key(&mut self, key: &str) {
@@ -260,28 +194,33 @@ impl Fields<'_> {
         self.key(key);
         let plain = !needs_escaping(value);
         match self.format {
-            LogFormat::Json if plain => {
-                self.line.push('"');
-                self.line.push_str(value);
-                self.line.push('"');
-            }
-            LogFormat::Json => self
-                .line
-                .push_str(&serde_json::to_string(value).unwrap_or_default()),
+            LogFormat::Json => push_json_string(self.line, value),
             LogFormat::Text if plain => self.line.push_str(value),
             LogFormat::Text => self.line.extend(value.escape_debug()),
         }
     }
 
-    fn end(self, target: &str) {
+    fn end(self, target: &str, message: &str) {
         match self.format {
             LogFormat::Json => {
-                self.line.push_str(r#","message":"request","target":""#);
+                self.line.push_str(r#","message":"#);
+                push_json_string(self.line, message);
+                self.line.push_str(r#","target":""#);
                 self.line.push_str(target);
                 self.line.push_str("\"}\n");
             }
             LogFormat::Text => self.line.push('\n'),
         }
+    }
+}
+
+fn push_json_string(line: &mut String, value: &str) {
+    if needs_escaping(value) {
+        line.push_str(&serde_json::to_string(value).unwrap_or_default());
+    } else {
+        line.push('"');
+        line.push_str(value);
+        line.push('"');
     }
 }
 
@@ -313,34 +252,46 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_writer_thread_writes_every_line_and_stops_at_close() {
-        let shared = Arc::new(Shared::default());
-        let log = AccessLog {
-            format: LogFormat::Json,
-            target: TARGET,
-            shared: shared.clone(),
-        };
-        let writer = shared.clone();
-        let thread = std::thread::spawn(move || {
-            let mut out = Vec::new();
-            write_batches(&writer, &mut out);
-            out
-        });
+    fn every_recorded_line_reaches_the_output_as_one_json_object() {
+        let out = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (sink, guard) = crate::sink::spawn(Collect(out.clone()), crate::sink::EXIT_FLUSH)
+            .expect("writer thread");
+        let log = AccessLog::new(LogFormat::Json, TARGET, sink);
         for _ in 0..1000 {
             log.record(&entry("/"));
         }
-        let guard = FlushGuard {
-            shared,
-            thread: None,
-        };
         drop(guard);
-        let out = thread.join().expect("writer thread");
-        let out = String::from_utf8(out).expect("utf-8");
+        let out = String::from_utf8(out.lock().expect("output").clone()).expect("utf-8");
         assert_eq!(out.lines().count(), 1000);
         assert!(
             out.lines()
                 .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
         );
+    }
+
+    struct Collect(Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Collect {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("output").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_message_line_has_the_level_and_stays_on_one_line() {
+        let mut line = String::new();
+        format_message(LogFormat::Text, Level::Debug, "t", "a\nb \"c\"", &mut line);
+        assert!(line.ends_with("Z DEBUG t: a\\nb \"c\"\n"), "{line:?}");
+        line.clear();
+        format_message(LogFormat::Json, Level::Debug, "t", "a\nb \"c\"", &mut line);
+        let v: serde_json::Value = serde_json::from_str(&line).expect("valid JSON");
+        assert_eq!(v["level"], "DEBUG");
+        assert_eq!(v["message"], "a\nb \"c\"");
+        assert_eq!(v["target"], "t");
     }
 
     const TARGET: &str = "web_server::access";

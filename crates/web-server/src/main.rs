@@ -1,8 +1,8 @@
-use std::process::ExitCode;
+use std::{fmt::Display, io::Write, process::ExitCode};
 
 #[cfg(debug_assertions)]
 use web_server::config::DevSettings;
-use web_server::config::{ConfigError, Settings};
+use web_server::config::Settings;
 use web_server::{server, telemetry};
 
 // Signals and shutdown only: requests are served by `workers`, a runtime per core.
@@ -10,21 +10,18 @@ use web_server::{server, telemetry};
 async fn main() -> ExitCode {
     let settings = match Settings::load() {
         Ok(settings) => settings,
-        Err(e) => return refuse(&e),
+        Err(e) => return refuse(e),
     };
     // Debug builds only (`cargo xtask dev`): a release build neither has nor reads them.
     #[cfg(debug_assertions)]
     let dev = match DevSettings::load() {
         Ok(dev) => dev,
-        Err(e) => return refuse(&e),
+        Err(e) => return refuse(e),
     };
     // Held to the end: dropping it flushes the queued log lines.
     let logs = match telemetry::init(settings.log_format) {
-        Ok(guard) => guard,
-        Err(e) => {
-            eprintln!("web-server: {e}");
-            return ExitCode::FAILURE;
-        }
+        Ok(logs) => logs,
+        Err(e) => return refuse(e),
     };
     #[cfg(debug_assertions)]
     let served = server::run(settings, logs.access.clone(), dev).await;
@@ -36,14 +33,13 @@ async fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");
-            eprintln!("web-server: {e:#}");
-            ExitCode::FAILURE
+            refuse(format_args!("{e:#}"))
         }
     }
 }
 
-/// A setting that cannot be used: one line on stderr, before any logging starts.
-fn refuse(e: &ConfigError) -> ExitCode {
-    eprintln!("web-server: {e}");
+/// One line on stderr, then exit 1. A closed stderr is ignored: `eprintln!` would panic.
+fn refuse(e: impl Display) -> ExitCode {
+    let _ = writeln!(std::io::stderr(), "web-server: {e}");
     ExitCode::FAILURE
 }

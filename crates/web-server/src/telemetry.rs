@@ -1,49 +1,34 @@
 //! Logging: human-readable by default, one JSON object per line with `LOG_FORMAT=json`.
 //!
-//! Lines are formatted on the request's thread but written by a background thread through
-//! a buffer, so the access log costs no syscall per request and a slow reader of stdout
-//! cannot stall serving (past 128k queued lines, lines are dropped rather than waited for).
+//! Through the `telemetry` crate's one stdout writer, shared with the API: lines are
+//! formatted on the request's thread and written by a background thread, so the access log
+//! costs no syscall per request, and a slow or broken stdout cannot stall or fail serving
+//! (past 8 MiB queued, lines are dropped and counted rather than waited for).
 
-use std::io::{BufWriter, IsTerminal};
-
-use tracing_appender::non_blocking::{NonBlockingBuilder, WorkerGuard};
-
-use telemetry::access::{AccessLog, FlushGuard};
+use telemetry::access::AccessLog;
 
 use crate::config::LogFormat;
 
 /// The `target` of access lines, as `RUST_LOG` names it (`web_server::access=off`).
 pub const ACCESS_TARGET: &str = "web_server::access";
 
-/// The installed logging: hold it until exit, since dropping it flushes what is queued.
+/// The installed logging: hold it until exit, since dropping it writes what is queued.
 pub struct Logs {
     /// None when `RUST_LOG` turns the access log off.
     pub access: Option<AccessLog>,
-    // Dropped in this order: the access log's warnings still reach the other writer.
-    _access_guard: Option<FlushGuard>,
-    _guard: WorkerGuard,
+    _logs: telemetry::Logs,
 }
 
 /// Installs the global subscriber; `RUST_LOG` filters (default `info`;
 /// `RUST_LOG=info,web_server::access=off` silences the access log). The error names
 /// `RUST_LOG` when it is malformed.
-pub fn init(format: LogFormat) -> Result<Logs, String> {
-    let filter = telemetry::filter("info")?;
-    let (writer, guard) = NonBlockingBuilder::default()
-        .lossy(true)
-        .finish(BufWriter::new(std::io::stdout()));
-    telemetry::init(format, filter, writer, std::io::stdout().is_terminal());
+pub fn init(format: LogFormat) -> Result<Logs, telemetry::Error> {
+    let logs = telemetry::Logs::to_stdout(format, "info")?;
     // The filter is fixed from here on, so whether access lines pass it is decided once.
-    let (access, access_guard) = if tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO) {
-        let (log, guard) = AccessLog::to_stdout(format, ACCESS_TARGET)
-            .map_err(|e| format!("starting the access-log thread: {e}"))?;
-        (Some(log), Some(guard))
-    } else {
-        (None, None)
-    };
+    let access = tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO)
+        .then(|| logs.access_log(ACCESS_TARGET));
     Ok(Logs {
         access,
-        _access_guard: access_guard,
-        _guard: guard,
+        _logs: logs,
     })
 }

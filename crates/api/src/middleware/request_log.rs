@@ -12,8 +12,9 @@ use telemetry::access::Entry;
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// One structured line per request (request id, method, path, status, latency), and the
-/// request id echoed in `x-request-id`. A caller's own id is kept when it is sane, so a
-/// request can be followed across services.
+/// request id echoed in `x-request-id`. A caller's own id is kept when it is safe (see
+/// `is_safe_id`), so a request can be followed across services; otherwise (or without
+/// one) the request gets a fresh UUID.
 pub async fn request_log(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -22,7 +23,7 @@ pub async fn request_log(
     let request_id = req
         .headers()
         .get(&REQUEST_ID)
-        .filter(|v| (1..=128).contains(&v.len()) && v.to_str().is_ok())
+        .filter(|v| is_safe_id(v.as_bytes()))
         .cloned()
         .unwrap_or_else(|| {
             HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
@@ -48,4 +49,39 @@ pub async fn request_log(
     let mut res = result?;
     res.headers_mut().insert(REQUEST_ID.clone(), request_id);
     Ok(res)
+}
+
+/// 1 to 128 of `A-Z a-z 0-9 . _ : -`: one token in every log format, so an id such as
+/// `a status=200` cannot add fields to a text line (which writes it unquoted).
+fn is_safe_id(id: &[u8]) -> bool {
+    (1..=128).contains(&id.len())
+        && id
+            .iter()
+            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_safe_id;
+
+    #[test]
+    fn only_safe_ids_are_kept() {
+        let longest = "a".repeat(128);
+        for id in ["trace-me-123", "a.b_c:d-E9", longest.as_str()] {
+            assert!(is_safe_id(id.as_bytes()), "{id}");
+        }
+        let too_long = "a".repeat(129);
+        for id in [
+            "",
+            "a b status=200",
+            "a=b",
+            "a\"b",
+            "a\\b",
+            "a/b",
+            "caf\u{e9}",
+            too_long.as_str(),
+        ] {
+            assert!(!is_safe_id(id.as_bytes()), "{id:?}");
+        }
+    }
 }

@@ -81,6 +81,8 @@ async fn metrics_count_requests_by_route_and_report_the_pool() {
         "api_db_pool_size ",
         "api_db_pool_available ",
         "api_db_pool_waiting 0",
+        // Nothing lost while the test harness reads stdout.
+        "api_log_lines_dropped_total 0",
     ] {
         assert!(text.contains(needle), "missing {needle} in:\n{text}");
     }

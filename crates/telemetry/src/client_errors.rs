@@ -1,0 +1,204 @@
+//! Errors that are a client's fault, logged by libraries at ERROR, written at DEBUG under
+//! [`CLIENT_ERROR_TARGET`] instead: actix-http logs every malformed request, timed-out head
+//! or reset connection as `ERROR actix_http::h1::dispatcher: stream error: …`, so any
+//! client could fill the log with errors that say nothing about the server.
+//!
+//! Done in the event formatter, so no event is dispatched from inside the subscriber and
+//! per-layer filtering stays out of it: such an event is written as a DEBUG line when
+//! `RUST_LOG` enables DEBUG for [`CLIENT_ERROR_TARGET`], else not at all. The dispatcher's
+//! other errors (a response body of ours that failed, say) stay ERROR.
+
+use std::{
+    fmt,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
+
+use tracing::{Event, Level, Subscriber, field::Field};
+use tracing_subscriber::{
+    field::Visit,
+    fmt::{FmtContext, FormatEvent, FormatFields, format::Writer},
+    registry::LookupSpan,
+};
+
+use crate::{LogFormat, access};
+
+/// The target of the demoted lines: `RUST_LOG=info,client_error=debug` shows them.
+pub const CLIENT_ERROR_TARGET: &str = "client_error";
+
+/// (target, message prefix) of the events that are a client's fault.
+const DEMOTED: &[(&str, &str)] = &[("actix_http::h1::dispatcher", "stream error: ")];
+
+/// An event formatter that demotes client errors and formats the rest with `F`.
+pub(crate) struct Demoting<F> {
+    inner: F,
+    format: LogFormat,
+    /// Whether `RUST_LOG` enables the demoted lines; decided once the subscriber is set.
+    shown: Arc<AtomicBool>,
+}
+
+impl<F> Demoting<F> {
+    pub(crate) fn new(inner: F, format: LogFormat, shown: Arc<AtomicBool>) -> Self {
+        Self {
+            inner,
+            format,
+            shown,
+        }
+    }
+}
+
+/// Run with the subscriber that holds `shown` as the current one.
+pub(crate) fn decide(shown: &AtomicBool) {
+    let enabled = tracing::enabled!(target: CLIENT_ERROR_TARGET, Level::DEBUG);
+    shown.store(enabled, Ordering::Relaxed);
+}
+
+impl<S, N, F> FormatEvent<S, N> for Demoting<F>
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+    F: FormatEvent<S, N>,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let Some(message) = client_error(event) else {
+            return self.inner.format_event(ctx, writer, event);
+        };
+        if !self.shown.load(Ordering::Relaxed) {
+            // Nothing written: the subscriber writes no line.
+            return Ok(());
+        }
+        let mut line = String::new();
+        access::format_message(
+            self.format,
+            access::Level::Debug,
+            CLIENT_ERROR_TARGET,
+            &message,
+            &mut line,
+        );
+        writer.write_str(&line)
+    }
+}
+
+/// The message of an event that is a client's fault.
+fn client_error(event: &Event<'_>) -> Option<String> {
+    let meta = event.metadata();
+    if *meta.level() != Level::ERROR {
+        return None;
+    }
+    let &(_, prefix) = DEMOTED.iter().find(|(t, _)| *t == meta.target())?;
+    let mut message = Message(None);
+    event.record(&mut message);
+    message.0.filter(|m| m.starts_with(prefix))
+}
+
+struct Message(Option<String>);
+
+impl Visit for Message {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.0 = Some(value.to_owned());
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if field.name() == "message" {
+            self.0 = Some(format!("{value:?}"));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// What the subscriber of [`crate::subscriber`] writes, with `filter`, for the events
+    /// `emit` sends.
+    fn written(format: LogFormat, filter: &str, emit: impl FnOnce()) -> String {
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let shown = Arc::new(AtomicBool::new(false));
+        let writer = out.clone();
+        let subscriber = crate::subscriber(
+            format,
+            tracing_subscriber::EnvFilter::new(filter),
+            move || Collect(writer.clone()),
+            false,
+            shown.clone(),
+        );
+        tracing::subscriber::with_default(subscriber, || {
+            decide(&shown);
+            emit();
+        });
+        String::from_utf8(out.lock().expect("output").clone()).expect("utf-8")
+    }
+
+    struct Collect(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Collect {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("output").extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn actix_events() {
+        let err = "Request parse error: Invalid Header provided";
+        tracing::error!(target: "actix_http::h1::dispatcher", "stream error: {}", err);
+        tracing::error!(target: "actix_http::h1::dispatcher", "Response payload stream error: boom");
+        tracing::error!(target: "elsewhere", "stream error: ours");
+    }
+
+    #[test]
+    fn stream_errors_are_hidden_unless_debug_is_enabled_for_them() {
+        for filter in ["warn", "info", "debug,client_error=info"] {
+            let out = written(LogFormat::Json, filter, actix_events);
+            assert!(!out.contains("Invalid Header"), "{filter}: {out}");
+            assert!(
+                out.contains("Response payload stream error"),
+                "{filter}: {out}"
+            );
+            assert!(out.contains("stream error: ours"), "{filter}: {out}");
+            assert_eq!(out.lines().count(), 2, "{filter}: {out}");
+        }
+    }
+
+    #[test]
+    fn with_debug_they_are_debug_lines_under_our_target() {
+        for filter in ["debug", "info,client_error=debug"] {
+            let out = written(LogFormat::Json, filter, actix_events);
+            let demoted: serde_json::Value = out
+                .lines()
+                .find(|l| l.contains("Invalid Header"))
+                .and_then(|l| serde_json::from_str(l).ok())
+                .unwrap_or_else(|| panic!("{filter}: no demoted JSON line in {out}"));
+            assert_eq!(demoted["level"], "DEBUG");
+            assert_eq!(demoted["target"], CLIENT_ERROR_TARGET);
+            assert_eq!(
+                demoted["message"],
+                "stream error: Request parse error: Invalid Header provided"
+            );
+        }
+        let text = written(LogFormat::Text, "info,client_error=debug", actix_events);
+        assert!(
+            text.contains(
+                " DEBUG client_error: stream error: Request parse error: Invalid Header provided\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("ERROR actix_http::h1::dispatcher: Response payload stream error"),
+            "{text}"
+        );
+    }
+}
