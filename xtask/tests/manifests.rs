@@ -56,6 +56,8 @@ fn web_answers(path: &str) -> bool {
     });
     let req = hyper::Request::get(path)
         .header("accept", "text/html")
+        // HTTP/1.1 needs exactly one Host (RFC 9112 §3.2), as the kubelet sends.
+        .header("host", "web")
         .body(())
         .expect("request");
     let res = app.respond(&req);
