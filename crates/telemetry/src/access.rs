@@ -250,35 +250,24 @@ fn push_padded(line: &mut String, value: u32, width: usize) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sink::Shared;
 
     #[test]
     fn every_recorded_line_reaches_the_output_as_one_json_object() {
-        let out = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let (sink, guard) = crate::sink::spawn(Collect(out.clone()), crate::sink::EXIT_FLUSH)
-            .expect("writer thread");
+        let out = Shared::default();
+        let (sink, guard) =
+            crate::sink::spawn(out.clone(), crate::sink::EXIT_FLUSH).expect("writer thread");
         let log = AccessLog::new(LogFormat::Json, TARGET, sink);
         for _ in 0..1000 {
             log.record(&entry("/"));
         }
         drop(guard);
-        let out = String::from_utf8(out.lock().expect("output").clone()).expect("utf-8");
+        let out = out.text();
         assert_eq!(out.lines().count(), 1000);
         assert!(
             out.lines()
                 .all(|l| serde_json::from_str::<serde_json::Value>(l).is_ok())
         );
-    }
-
-    struct Collect(Arc<std::sync::Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Collect {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("output").extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
     }
 
     #[test]

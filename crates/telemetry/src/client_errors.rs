@@ -116,20 +116,19 @@ impl Visit for Message {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Mutex;
-
     use super::*;
+    use crate::sink::Shared;
 
     /// What the subscriber of [`crate::subscriber`] writes, with `filter`, for the events
     /// `emit` sends.
     fn written(format: LogFormat, filter: &str, emit: impl FnOnce()) -> String {
-        let out = Arc::new(Mutex::new(Vec::new()));
+        let out = Shared::default();
         let shown = Arc::new(AtomicBool::new(false));
         let writer = out.clone();
         let subscriber = crate::subscriber(
             format,
             tracing_subscriber::EnvFilter::new(filter),
-            move || Collect(writer.clone()),
+            move || writer.clone(),
             false,
             shown.clone(),
         );
@@ -137,19 +136,7 @@ mod tests {
             decide(&shown);
             emit();
         });
-        String::from_utf8(out.lock().expect("output").clone()).expect("utf-8")
-    }
-
-    struct Collect(Arc<Mutex<Vec<u8>>>);
-
-    impl std::io::Write for Collect {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("output").extend_from_slice(buf);
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
+        out.text()
     }
 
     fn actix_events() {

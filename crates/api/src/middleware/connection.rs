@@ -39,7 +39,12 @@ pub async fn progress(
 
 /// About what the request took on the wire: request line, headers, body.
 fn request_bytes(req: &ServiceRequest) -> u64 {
-    let line = req.method().as_str().len() + req.uri().to_string().len() + "  HTTP/1.1\r\n".len();
+    let line = req.method().as_str().len()
+        + req
+            .uri()
+            .path_and_query()
+            .map_or(1, |target| target.as_str().len())
+        + "  HTTP/1.1\r\n".len();
     let headers: usize = req
         .headers()
         .iter()
