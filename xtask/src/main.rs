@@ -28,7 +28,7 @@ enum Command {
     /// The whole stack on this machine, rebuilt on change: PostgreSQL, migrator, API, SPA.
     Dev(dev::Args),
     /// Build the api, migrator and web container images (tagged with the commit); --push them.
-    Images(images::Args),
+    Images(images::Request),
     /// Reach an environment's page and API on localhost (kubectl port-forward, both at once).
     PortForward(deploy::port_forward::Args),
     /// An environment's Kubernetes manifests, images pinned to this commit, to stdout.

@@ -7,11 +7,11 @@ use std::{
     fs,
     io::Write,
     path::{Path, PathBuf},
-    process::Command,
 };
 
 use anyhow::Context;
 use sha2::{Digest, Sha256};
+use xshell::cmd;
 
 use crate::{project, toolchain};
 
@@ -29,16 +29,13 @@ pub struct Args {
 pub struct Asset {
     pub name: String,
     pub raw: u64,
-    pub gzip: Option<u64>,
-    pub brotli: Option<u64>,
+    pub gzip: u64,
+    pub brotli: u64,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let out = if args.out.is_absolute() {
-        args.out
-    } else {
-        project::root().join(args.out)
-    };
+    // Relative to the workspace root; an absolute --out replaces it.
+    let out = project::root().join(args.out);
     let assets = build(&out)?;
     print_report(&out, &assets);
     Ok(())
@@ -47,18 +44,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 /// Builds the bundle into `out` and returns what it holds.
 pub fn build(out: &Path) -> anyhow::Result<Vec<Asset>> {
     toolchain::ensure_target(WASM_TARGET)?;
+    let sh = project::shell()?;
+    let cargo = project::cargo_program();
     project::run(
         "building the SPA for wasm",
-        project::cargo(&[
-            "build",
-            "--locked",
-            "--package",
-            "web",
-            "--target",
-            WASM_TARGET,
-            "--profile",
-            PROFILE,
-        ]),
+        cmd!(
+            sh,
+            "{cargo} build --locked --package web --target {WASM_TARGET} --profile {PROFILE}"
+        ),
     )?;
     let built = project::target_dir()
         .join(WASM_TARGET)
@@ -78,12 +71,10 @@ pub fn build(out: &Path) -> anyhow::Result<Vec<Asset>> {
                 .generate(&bindgen)
         })
         .map_err(|e| anyhow::anyhow!("wasm-bindgen on {}: {e}", input.display()))?;
-    let staging = bindgen;
-    let wasm = staging.join("web_bg.wasm");
 
     recreate(out)?;
-    let js = emit(out, "web", "js", &read(&staging.join("web.js"))?)?;
-    let wasm = emit(out, "web_bg", "wasm", &read(&wasm)?)?;
+    let js = emit(out, "web", "js", &read(&bindgen.join("web.js"))?)?;
+    let wasm = emit(out, "web_bg", "wasm", &read(&bindgen.join("web_bg.wasm"))?)?;
     let css = emit(
         out,
         "style",
@@ -130,32 +121,29 @@ fn index_html(boot: &str, js: &str, wasm: &str, css: &str) -> String {
 /// rejects at start, while optimizing rustc's output works with every version and costs
 /// about 1 KB.
 fn optimize(wasm: &Path, dir: &Path) -> anyhow::Result<PathBuf> {
-    if !project::on_path("wasm-opt") {
+    if processes::find_program("wasm-opt").is_none() {
         eprintln!(
             "xtask: note: wasm-opt not found, the wasm is not size-optimized \
              (install binaryen: `apt-get install binaryen` or `brew install binaryen`)"
         );
         return Ok(wasm.to_path_buf());
     }
-    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    project::create_dir(dir)?;
     let optimized = dir.join(wasm.file_name().context("the wasm has a file name")?);
-    let mut cmd = Command::new("wasm-opt");
+    let sh = project::shell()?;
     // The features rustc enables for wasm32 by default.
-    cmd.args([
-        "-Oz",
+    let features = [
         "--enable-bulk-memory",
         "--enable-nontrapping-float-to-int",
         "--enable-sign-ext",
-    ])
-    .args([
         "--enable-mutable-globals",
         "--enable-reference-types",
         "--enable-multivalue",
-    ])
-    .arg(wasm)
-    .arg("-o")
-    .arg(&optimized);
-    project::run("wasm-opt -Oz", cmd)?;
+    ];
+    project::run(
+        "wasm-opt -Oz",
+        cmd!(sh, "wasm-opt -Oz {features...} {wasm} -o {optimized}"),
+    )?;
     Ok(optimized)
 }
 
@@ -191,15 +179,14 @@ fn precompress(out: &Path, name: &str) -> anyhow::Result<Asset> {
     Ok(Asset {
         name: name.to_owned(),
         raw: content.len() as u64,
-        gzip: Some(gz.len() as u64),
-        brotli: Some(br.len() as u64),
+        gzip: gz.len() as u64,
+        brotli: br.len() as u64,
     })
 }
 
 /// The sizes, and the whole first load (every file of the page, brotli) against the target.
 pub fn print_report(out: &Path, assets: &[Asset]) {
     let kb = |n: u64| format!("{:.1} KB", n as f64 / 1000.0);
-    let opt = |n: Option<u64>| n.map_or_else(|| "-".to_owned(), kb);
     println!("bundle: {}", out.display());
     println!("| file | raw | gzip | brotli |\n| --- | ---: | ---: | ---: |");
     for a in assets {
@@ -207,11 +194,11 @@ pub fn print_report(out: &Path, assets: &[Asset]) {
             "| {} | {} | {} | {} |",
             a.name,
             kb(a.raw),
-            opt(a.gzip),
-            opt(a.brotli)
+            kb(a.gzip),
+            kb(a.brotli)
         );
     }
-    let first_load: u64 = assets.iter().filter_map(|a| a.brotli).sum();
+    let first_load: u64 = assets.iter().map(|a| a.brotli).sum();
     println!(
         "first load, brotli: {} (target: at most 100 KB)",
         kb(first_load)
@@ -222,7 +209,7 @@ fn recreate(dir: &Path) -> anyhow::Result<()> {
     if dir.exists() {
         fs::remove_dir_all(dir).with_context(|| format!("emptying {}", dir.display()))?;
     }
-    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))
+    project::create_dir(dir)
 }
 
 fn read(path: &Path) -> anyhow::Result<Vec<u8>> {

@@ -3,49 +3,48 @@
 
 use std::{
     io::{BufRead, BufReader},
-    net::{TcpListener, TcpStream},
+    net::TcpStream,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
 
-use nix::{
-    sys::signal::{Signal, kill},
-    unistd::Pid,
-};
+use processes::{Process, Signal, Stop, Stopped, memory::descendants, running};
 
 /// Generous: the first start may compile the binaries and the bundle.
 const START: Duration = Duration::from_secs(900);
 const REBUILD: Duration = Duration::from_secs(600);
 
+/// Ctrl-C, and the time xtask dev has to stop everything.
+const INTERRUPT: Stop = Stop::leader(Signal::SIGINT, Duration::from_secs(60));
+
 struct Dev {
-    child: Child,
+    child: Process,
     lines: Arc<Mutex<Vec<String>>>,
 }
 
 impl Dev {
     fn start(api: u16, web: u16, data: &Path) -> Self {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_xtask"))
-            .args([
-                "dev",
-                "--api-port",
-                &api.to_string(),
-                "--web-port",
-                &web.to_string(),
-            ])
-            .arg("--data-dir")
-            .arg(data)
-            .env_remove("DATABASE_URL")
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start cargo xtask dev");
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+        cmd.args([
+            "dev",
+            "--api-port",
+            &api.to_string(),
+            "--web-port",
+            &web.to_string(),
+        ])
+        .arg("--data-dir")
+        .arg(data)
+        .env_remove("DATABASE_URL")
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+        let mut child = Process::spawn(&mut cmd, INTERRUPT).expect("start cargo xtask dev");
         let lines = Arc::new(Mutex::new(Vec::new()));
         for stream in [
-            Box::new(child.stdout.take().expect("piped")) as Box<dyn std::io::Read + Send>,
-            Box::new(child.stderr.take().expect("piped")),
+            Box::new(child.take_stdout().expect("piped")) as Box<dyn std::io::Read + Send>,
+            Box::new(child.take_stderr().expect("piped")),
         ] {
             let sink = lines.clone();
             std::thread::spawn(move || {
@@ -78,25 +77,19 @@ impl Dev {
 
     /// Ctrl-C, then the processes it ran, all gone.
     fn interrupt_and_check_clean(mut self, ports: &[u16]) {
-        let descendants = descendants(self.child.id());
+        let descendants = descendants(self.child.id()).expect("list processes");
         assert!(
             descendants.len() >= 3,
             "api, web-server and postgres run: {descendants:?}"
         );
-        kill(Pid::from_raw(self.child.id() as i32), Signal::SIGINT).expect("SIGINT");
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let status = loop {
-            if let Some(status) = self.child.try_wait().expect("wait") {
-                break status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "xtask dev still running 60 s after SIGINT"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        };
-        assert!(status.success(), "exit status {status}");
-        let left: Vec<u32> = descendants.into_iter().filter(|pid| alive(*pid)).collect();
+        match self.child.stop().expect("SIGINT") {
+            Stopped::Exited(status) => assert!(status.success(), "exit status {status}"),
+            Stopped::Killed => panic!("xtask dev still running 60 s after SIGINT"),
+        }
+        let left: Vec<u32> = descendants
+            .into_iter()
+            .filter(|pid| running(*pid))
+            .collect();
         assert!(left.is_empty(), "processes left behind: {left:?}");
         for port in ports {
             assert!(
@@ -105,62 +98,6 @@ impl Dev {
             );
         }
     }
-}
-
-impl Drop for Dev {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// Every process below `root`, from /proc.
-fn descendants(root: u32) -> Vec<u32> {
-    let parents: Vec<(u32, u32)> = std::fs::read_dir("/proc")
-        .expect("/proc")
-        .flatten()
-        .filter_map(|e| {
-            let pid: u32 = e.file_name().to_str()?.parse().ok()?;
-            let stat = std::fs::read_to_string(e.path().join("stat")).ok()?;
-            let ppid = stat
-                .rsplit_once(')')?
-                .1
-                .split_whitespace()
-                .nth(1)?
-                .parse()
-                .ok()?;
-            Some((pid, ppid))
-        })
-        .collect();
-    let mut found = vec![root];
-    let mut i = 0;
-    while i < found.len() {
-        let parent = found[i];
-        found.extend(
-            parents
-                .iter()
-                .filter(|(_, pp)| *pp == parent)
-                .map(|(p, _)| *p),
-        );
-        i += 1;
-    }
-    found.remove(0);
-    found
-}
-
-fn alive(pid: u32) -> bool {
-    std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
-        stat.rsplit_once(')')
-            .is_some_and(|(_, rest)| !rest.trim_start().starts_with('Z'))
-    })
-}
-
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .expect("bind")
-        .local_addr()
-        .expect("addr")
-        .port()
 }
 
 fn get(url: &str) -> Option<(u16, String)> {
@@ -199,7 +136,10 @@ fn stylesheet(web: u16) -> Option<String> {
 fn dev_runs_the_stack_rebuilds_on_change_and_stops_cleanly() {
     let data = std::env::temp_dir().join(format!("xtask-dev-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
-    let (api, web) = (free_port(), free_port());
+    let (api, web) = (
+        processes::free_port().expect("a free port"),
+        processes::free_port().expect("a free port"),
+    );
 
     let dev = Dev::start(api, web, &data);
     let (status, page) = get(&format!("http://127.0.0.1:{web}/")).expect("the SPA answers");

@@ -5,25 +5,29 @@
 //! Runs where podman is installed (`.ci/run` installs it); elsewhere it says so and passes.
 
 use std::{
-    net::TcpListener,
-    path::Path,
-    process::{Child, Command, Output, Stdio},
+    process::{Command, Output, Stdio},
     time::{Duration, Instant},
 };
 
 use local_pg::LocalPg;
+use processes::{Process, Signal, Stop};
 
 const READY: Duration = Duration::from_secs(60);
 
 #[test]
 fn images_build_push_pull_and_run() {
-    if !xtask_on_path("podman") {
+    if processes::find_program("podman").is_none() {
+        // CI installs podman (.ci/run): there, a missing engine is a failure, not a skip.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "podman is not installed (apt-get install podman runc)"
+        );
         eprintln!("images test skipped: podman is not installed (apt-get install podman runc)");
         return;
     }
     for (tool, package) in [("docker-registry", "docker-registry"), ("skopeo", "skopeo")] {
         assert!(
-            xtask_on_path(tool),
+            processes::find_program(tool).is_some(),
             "podman is here but {tool} is not: apt-get install {package}"
         );
     }
@@ -106,7 +110,7 @@ fn images_build_push_pull_and_run() {
     let containers = Containers::default();
 
     // The API, read-only: ready, and the ten latest from the migrated database.
-    let api_port = free_port();
+    let api_port = processes::free_port().expect("a free port");
     containers.run(
         &format!("api-{unique}"),
         &[
@@ -121,7 +125,7 @@ fn images_build_push_pull_and_run() {
     assert_eq!(list.as_array().map(Vec::len), Some(10), "{list}");
 
     // The static server: the SPA, and /config.json from its environment.
-    let web_port = free_port();
+    let web_port = processes::free_port().expect("a free port");
     let api_base_url = "http://api.randoms.test:3080";
     containers.run(
         &format!("web-{unique}"),
@@ -161,7 +165,7 @@ fn images_build_push_pull_and_run() {
 
 /// A docker-registry on a free loopback port, its storage in a temp dir; gone on drop.
 struct Registry {
-    child: Child,
+    child: Process,
     port: u16,
     dir: tempfile::TempDir,
 }
@@ -169,7 +173,7 @@ struct Registry {
 impl Registry {
     fn start() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
-        let port = free_port();
+        let port = processes::free_port().expect("a free port");
         let config = dir.path().join("config.yml");
         std::fs::write(
             &config,
@@ -179,13 +183,16 @@ impl Registry {
             ),
         )
         .expect("write the registry config");
-        let child = Command::new("docker-registry")
-            .arg("serve")
+        let mut cmd = Command::new("docker-registry");
+        cmd.arg("serve")
             .arg(&config)
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start docker-registry");
+            .stderr(Stdio::null());
+        let child = Process::spawn(
+            &mut cmd,
+            Stop::leader(Signal::SIGTERM, Duration::from_secs(5)),
+        )
+        .expect("start docker-registry");
         let registry = Self { child, port, dir };
         let deadline = Instant::now() + Duration::from_secs(30);
         while ureq::get(&format!("http://127.0.0.1:{port}/v2/"))
@@ -201,8 +208,8 @@ impl Registry {
 
 impl Drop for Registry {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        // The registry stops before its storage is removed.
+        let _ = self.child.stop();
         let _ = &self.dir;
     }
 }
@@ -314,19 +321,6 @@ fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port()
-}
-
 fn rand_u32() -> u32 {
     rand::random()
-}
-
-fn xtask_on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| {
-        std::env::split_paths(&paths).any(|dir| Path::new(&dir).join(program).is_file())
-    })
 }

@@ -4,27 +4,58 @@ use std::time::Duration;
 
 use db::{DbSettings, PoolSettings};
 use serde::{Deserialize, Deserializer};
+use settings::{Error, Variable};
 pub use telemetry::LogFormat;
 
-/// Every variable the API reads, besides the database ones in [`DbSettings`] and `RUST_LOG`.
-/// Keep in step with the README's table and the Kubernetes ConfigMap.
-pub const VARIABLES: &[&str] = &[
-    "API_HOST",
-    "API_PORT",
-    "DATABASE_URL",
-    "DB_HOST",
-    "DB_PORT",
-    "DB_NAME",
-    "DB_USER",
-    "DB_PASS",
-    "DB_SSL_MODE",
-    "DB_POOL_MAX_SIZE",
-    "CORS_ALLOWED_ORIGINS",
-    "SHUTDOWN_TIMEOUT_SECS",
-    "LOG_FORMAT",
-    "RUST_LOG",
-    "CONFIG_FILE",
+/// Every variable the API reads, and all that it reads: [`Settings::load`] takes its
+/// settings from this list. The README's table and the Kubernetes ConfigMap are checked
+/// against it.
+pub const VARIABLES: &[Variable] = settings::variables![
+    &[
+        Variable {
+            name: "API_HOST",
+            default: Some("0.0.0.0"),
+            meaning: "address to listen on",
+        },
+        Variable {
+            name: "API_PORT",
+            default: Some("3080"),
+            meaning: "port to listen on (`0`: any free port, printed in the `listening` log line)",
+        },
+    ],
+    db::VARIABLES,
+    &[
+        Variable {
+            name: "DB_POOL_MAX_SIZE",
+            default: Some("16"),
+            meaning: "most connections the API holds",
+        },
+        Variable {
+            name: "CORS_ALLOWED_ORIGINS",
+            default: Some("http://localhost:8080,http://127.0.0.1:8080"),
+            meaning: "comma-separated origins allowed to call the API from a browser; others \
+                      get no `Access-Control-Allow-Origin`",
+        },
+        // Inside Kubernetes' default 30 s grace period, with room for the preStop pause.
+        Variable {
+            name: "SHUTDOWN_TIMEOUT_SECS",
+            default: Some("25"),
+            meaning: "longest drain of in-flight requests after SIGTERM (inside Kubernetes' \
+                      30 s grace)",
+        },
+    ],
+    telemetry::VARIABLES,
+    settings::VARIABLES,
 ];
+
+/// A setting that cannot be used: one line that starts with the variable to fix.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error(transparent)]
+    Invalid(#[from] Error),
+    #[error(transparent)]
+    Database(#[from] db::SettingsError),
+}
 
 /// Everything the API is configured with.
 #[derive(Debug, Clone)]
@@ -33,46 +64,17 @@ pub struct Settings {
     pub db: DbSettings,
 }
 
-/// The API's own variables (the database's are in [`DbSettings`]).
+/// The API's own variables (the database's are in [`DbSettings`]); their defaults are
+/// [`VARIABLES`]'.
 #[derive(Debug, Clone, Deserialize)]
 pub struct ServerSettings {
-    #[serde(default = "defaults::host")]
     pub api_host: String,
-    #[serde(default = "defaults::port")]
     pub api_port: u16,
-    #[serde(default = "defaults::pool_max_size")]
     pub db_pool_max_size: usize,
-    #[serde(
-        default = "defaults::cors_allowed_origins",
-        deserialize_with = "comma_separated"
-    )]
+    #[serde(deserialize_with = "comma_separated")]
     pub cors_allowed_origins: Vec<String>,
-    #[serde(default = "defaults::shutdown_timeout_secs")]
     pub shutdown_timeout_secs: u64,
-    #[serde(default)]
     pub log_format: LogFormat,
-}
-
-mod defaults {
-    pub fn host() -> String {
-        "0.0.0.0".into()
-    }
-    pub fn port() -> u16 {
-        3080
-    }
-    pub fn pool_max_size() -> usize {
-        16
-    }
-    pub fn cors_allowed_origins() -> Vec<String> {
-        vec![
-            "http://localhost:8080".into(),
-            "http://127.0.0.1:8080".into(),
-        ]
-    }
-    pub fn shutdown_timeout_secs() -> u64 {
-        // Inside Kubernetes' default 30 s grace period, with room for the preStop pause.
-        25
-    }
 }
 
 fn comma_separated<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
@@ -87,33 +89,37 @@ fn comma_separated<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Er
 
 impl Settings {
     /// Reads and checks everything; the error is one line naming the variable.
-    pub fn load() -> Result<Self, String> {
-        let settings = Settings {
-            server: db::layered::load()?,
-            db: db::layered::load()?,
-        };
+    pub fn load() -> Result<Self, ConfigError> {
+        Self::checked(settings::load(VARIABLES)?, settings::load(VARIABLES)?)
+    }
+
+    fn checked(server: ServerSettings, db: DbSettings) -> Result<Self, ConfigError> {
+        let settings = Settings { server, db };
         settings.validate()?;
         Ok(settings)
     }
 
-    fn validate(&self) -> Result<(), String> {
+    fn validate(&self) -> Result<(), ConfigError> {
         let server = &self.server;
         if server.db_pool_max_size == 0 {
-            return Err("DB_POOL_MAX_SIZE: must be at least 1".into());
+            return Err(Error::invalid("DB_POOL_MAX_SIZE", "must be at least 1").into());
         }
         if let Some(bad) = server
             .cors_allowed_origins
             .iter()
             .find(|o| !(o.starts_with("http://") || o.starts_with("https://")) || o.ends_with('/'))
         {
-            return Err(format!(
-                "CORS_ALLOWED_ORIGINS: {bad:?} is not an origin like https://example.com (scheme, host, optional port, no path)"
-            ));
+            return Err(Error::invalid(
+                "CORS_ALLOWED_ORIGINS",
+                format_args!(
+                    "{bad:?} is not an origin like https://example.com (scheme, host, optional \
+                     port, no path)"
+                ),
+            )
+            .into());
         }
         // Surface a malformed DATABASE_URL at start, not on the first request.
-        self.db
-            .pg_config(Duration::from_secs(1))
-            .map_err(|e| e.to_string())?;
+        self.db.pg_config(Duration::from_secs(1))?;
         Ok(())
     }
 
@@ -127,6 +133,40 @@ impl Settings {
             // A request waits at most this long for a connection before it gets a 503.
             wait_timeout: Duration::from_secs(2),
             connect_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_declared_defaults_load_and_pass_the_checks() {
+        let loaded = Settings::checked(
+            settings::load_from(VARIABLES, &[]).expect("the API's defaults"),
+            settings::load_from(VARIABLES, &[]).expect("the database's defaults"),
+        )
+        .expect("valid");
+        assert_eq!(
+            loaded.server.cors_allowed_origins,
+            ["http://localhost:8080", "http://127.0.0.1:8080"]
+        );
+    }
+
+    #[test]
+    fn a_bad_value_names_its_variable() {
+        for (var, value) in [
+            ("DB_POOL_MAX_SIZE", "0"),
+            ("CORS_ALLOWED_ORIGINS", "localhost:8080"),
+            ("DATABASE_URL", "postgres://app:S3cret@db:port/app"),
+        ] {
+            let env = [(var, value)];
+            let server = settings::load_from(VARIABLES, &env).expect("loads");
+            let db = settings::load_from(VARIABLES, &env).expect("loads");
+            let err = Settings::checked(server, db).expect_err(var).to_string();
+            assert!(err.starts_with(&format!("{var}: ")), "{err}");
+            assert!(!err.contains("S3cret"), "{err}");
         }
     }
 }

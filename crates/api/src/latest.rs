@@ -53,7 +53,7 @@ struct Inner {
     /// only for the generation it was read in.
     generation: AtomicU64,
     listening: AtomicBool,
-    copies: RwLock<HashMap<u16, Copy>>,
+    copies: RwLock<HashMap<u16, CachedAnswer>>,
     /// GETs waiting for the next sync, and the bell that starts it.
     syncs: Mutex<Vec<oneshot::Sender<bool>>>,
     sync_wanted: Notify,
@@ -61,7 +61,8 @@ struct Inner {
     counters: OnceLock<[IntCounter; 2]>,
 }
 
-struct Copy {
+/// One serialized answer, valid only for the generation it was read in.
+struct CachedAnswer {
     generation: u64,
     stored: Instant,
     body: Bytes,
@@ -157,7 +158,7 @@ impl LatestCache {
         if ticket.0 != self.inner.generation.load(Ordering::SeqCst) {
             return;
         }
-        let copy = Copy {
+        let copy = CachedAnswer {
             generation: ticket.0,
             stored: Instant::now(),
             body,

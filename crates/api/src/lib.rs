@@ -1,8 +1,9 @@
 //! The randoms HTTP API: list the latest random UUIDs and add one, over PostgreSQL.
 //!
 //! `main.rs` is a thin shell around [`startup::Application`]; the pieces are split the way
-//! zero2prod does it: configuration, telemetry, startup, routes.
+//! zero2prod does it: configuration, logging (`access_log`), startup, routes.
 
+pub mod access_log;
 pub mod body;
 pub mod configuration;
 pub mod connection;
@@ -16,4 +17,3 @@ pub mod repository;
 pub mod routes;
 pub mod startup;
 pub mod state;
-pub mod telemetry;

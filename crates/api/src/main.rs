@@ -1,6 +1,6 @@
 use std::{fmt::Display, io::Write, process::ExitCode};
 
-use api::{configuration::Settings, startup::Application, telemetry};
+use api::{access_log, configuration::Settings, startup::Application};
 
 #[actix_web::main]
 async fn main() -> ExitCode {
@@ -9,7 +9,7 @@ async fn main() -> ExitCode {
         Err(e) => return refuse(e),
     };
     // Held to the end: dropping it writes the log lines still queued.
-    let _logs = match telemetry::init(settings.server.log_format) {
+    let _logs = match access_log::start(settings.server.log_format) {
         Ok(logs) => logs,
         Err(e) => return refuse(e),
     };

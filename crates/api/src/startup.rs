@@ -15,7 +15,7 @@ use actix_web::{
 };
 use anyhow::Context;
 use socket2::SockRef;
-use tokio::signal::unix::{SignalKind, signal};
+use telemetry::shutdown::shutdown_signal;
 
 use crate::{
     body::MAX_BODY_BYTES,
@@ -116,14 +116,9 @@ impl Application {
 
     /// Serves until SIGTERM or SIGINT; see [`run_until`](Self::run_until).
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
-        let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+        let signal = shutdown_signal("in-flight requests")?;
         self.run_until(async move {
-            let name = tokio::select! {
-                _ = term.recv() => "SIGTERM",
-                _ = int.recv() => "SIGINT",
-            };
-            tracing::info!(signal = name, "shutting down: draining in-flight requests");
+            signal.await;
         })
         .await
     }

@@ -1,14 +1,14 @@
 use std::{fmt, str::FromStr, time::Duration};
 
+use ::settings::Variable;
 use serde::Deserialize;
 
 /// `DB_SSL_MODE`, with libpq's meaning: `prefer` and `require` encrypt without checking the
 /// server's certificate (CloudNativePG and most managed databases use private CAs).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(try_from = "String")]
 pub enum SslMode {
     Disable,
-    #[default]
     Prefer,
     Require,
 }
@@ -28,36 +28,99 @@ impl TryFrom<String> for SslMode {
     }
 }
 
-/// Database connection settings, read from the same layered sources as everything else.
+/// The variables of [`DbSettings`], for the binaries' lists (`settings::variables!`).
+pub const VARIABLES: &[Variable] = &[
+    Variable {
+        name: "DATABASE_URL",
+        default: None,
+        meaning: "`postgres://user:pass@host:port/db` or `key=value` form; when set, the `DB_*` \
+                  parts below are ignored (except `DB_SSL_MODE`)",
+    },
+    Variable {
+        name: "DB_HOST",
+        default: Some("localhost"),
+        meaning: "database host (when `DATABASE_URL` is unset)",
+    },
+    Variable {
+        name: "DB_PORT",
+        default: Some("5432"),
+        meaning: "database port",
+    },
+    Variable {
+        name: "DB_NAME",
+        default: Some("postgres"),
+        meaning: "database name",
+    },
+    Variable {
+        name: "DB_USER",
+        default: Some("postgres"),
+        meaning: "database user",
+    },
+    Variable {
+        name: "DB_PASS",
+        default: None,
+        meaning: "database password",
+    },
+    // No default: unset keeps `DATABASE_URL`'s own `sslmode`.
+    Variable {
+        name: "DB_SSL_MODE",
+        default: None,
+        meaning: "`disable`, `prefer` or `require`, with libpq's meaning (encryption without \
+                  certificate verification); unset: `DATABASE_URL`'s `sslmode`, else `prefer`",
+    },
+];
+
+/// Database connection settings, read from the same layered sources as everything else
+/// (`settings::load`, with [`VARIABLES`] among the binary's).
 ///
 /// `DATABASE_URL` wins when set; otherwise the seed's split variables apply.
 #[derive(Clone, Deserialize)]
+#[serde(from = "Raw")]
 pub struct DbSettings {
+    target: Target,
+    ssl_mode: Option<SslMode>,
+}
+
+#[derive(Clone)]
+enum Target {
+    Url(String),
+    Split {
+        host: String,
+        port: u16,
+        name: String,
+        user: String,
+        pass: Option<String>,
+    },
+}
+
+/// The variables as set; their defaults are [`VARIABLES`]'.
+#[derive(Deserialize)]
+struct Raw {
     database_url: Option<String>,
-    #[serde(default = "defaults::host")]
     db_host: String,
-    #[serde(default = "defaults::port")]
     db_port: u16,
-    #[serde(default = "defaults::name")]
     db_name: String,
-    #[serde(default = "defaults::user")]
     db_user: String,
     db_pass: Option<String>,
     db_ssl_mode: Option<SslMode>,
 }
 
-mod defaults {
-    pub fn host() -> String {
-        "localhost".into()
-    }
-    pub fn port() -> u16 {
-        5432
-    }
-    pub fn name() -> String {
-        "postgres".into()
-    }
-    pub fn user() -> String {
-        "postgres".into()
+impl From<Raw> for DbSettings {
+    fn from(raw: Raw) -> Self {
+        let target = match raw.database_url {
+            Some(url) => Target::Url(url),
+            None => Target::Split {
+                host: raw.db_host,
+                port: raw.db_port,
+                name: raw.db_name,
+                user: raw.db_user,
+                pass: raw.db_pass,
+            },
+        };
+        Self {
+            target,
+            ssl_mode: raw.db_ssl_mode,
+        }
     }
 }
 
@@ -72,13 +135,8 @@ impl DbSettings {
     /// Settings that connect with a URL, as tests and tools do.
     pub fn from_url(url: impl Into<String>) -> Self {
         Self {
-            database_url: Some(url.into()),
-            db_host: defaults::host(),
-            db_port: defaults::port(),
-            db_name: defaults::name(),
-            db_user: defaults::user(),
-            db_pass: None,
-            db_ssl_mode: None,
+            target: Target::Url(url.into()),
+            ssl_mode: None,
         }
     }
 
@@ -88,27 +146,30 @@ impl DbSettings {
         &self,
         connect_timeout: Duration,
     ) -> Result<tokio_postgres::Config, SettingsError> {
-        let mut cfg = match &self.database_url {
-            Some(url) => tokio_postgres::Config::from_str(url).map_err(|e| {
+        let mut cfg = match &self.target {
+            Target::Url(url) => tokio_postgres::Config::from_str(url).map_err(|e| {
                 // The driver's parse errors name options, never their values, but keep
                 // only the first line to be safe.
                 SettingsError::InvalidUrl(
                     e.to_string().lines().next().unwrap_or_default().to_owned(),
                 )
             })?,
-            None => {
+            Target::Split {
+                host,
+                port,
+                name,
+                user,
+                pass,
+            } => {
                 let mut cfg = tokio_postgres::Config::new();
-                cfg.host(&self.db_host)
-                    .port(self.db_port)
-                    .dbname(&self.db_name)
-                    .user(&self.db_user);
-                if let Some(pass) = &self.db_pass {
+                cfg.host(host).port(*port).dbname(name).user(user);
+                if let Some(pass) = pass {
                     cfg.password(pass);
                 }
                 cfg
             }
         };
-        if let Some(mode) = self.db_ssl_mode {
+        if let Some(mode) = self.ssl_mode {
             cfg.ssl_mode(match mode {
                 SslMode::Disable => tokio_postgres::config::SslMode::Disable,
                 SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
@@ -161,15 +222,11 @@ mod tests {
 
     #[test]
     fn split_variables_build_a_config_and_display_hides_the_password() {
-        let s = DbSettings {
-            db_pass: Some("hunter2-secret".into()),
-            db_host: "db.internal".into(),
-            ..DbSettings::from_url("unused")
-        };
-        let s = DbSettings {
-            database_url: None,
-            ..s
-        };
+        let s: DbSettings = ::settings::load_from(
+            VARIABLES,
+            &[("DB_PASS", "hunter2-secret"), ("DB_HOST", "db.internal")],
+        )
+        .expect("valid");
         let cfg = s.pg_config(Duration::from_secs(1)).expect("valid");
         assert_eq!(cfg.get_password(), Some("hunter2-secret".as_bytes()));
         let shown = format!("{s} {s:?}");
@@ -188,5 +245,20 @@ mod tests {
         assert!(msg.starts_with("DATABASE_URL:"), "{msg}");
         assert!(!msg.contains("hunter2"), "{msg}");
         assert!(!s.to_string().contains("hunter2"));
+    }
+
+    #[test]
+    fn the_url_keeps_its_sslmode_unless_db_ssl_mode_is_set() {
+        use tokio_postgres::config::SslMode as Driver;
+        let url = ("DATABASE_URL", "postgres://app@db/app?sslmode=require");
+        for (env, mode) in [
+            (&[url][..], Driver::Require),
+            (&[url, ("DB_SSL_MODE", "disable")], Driver::Disable),
+            (&[("DB_HOST", "db")], Driver::Prefer),
+        ] {
+            let s: DbSettings = ::settings::load_from(VARIABLES, env).expect("valid");
+            let cfg = s.pg_config(Duration::from_secs(1)).expect("valid");
+            assert_eq!(cfg.get_ssl_mode(), mode, "{env:?}");
+        }
     }
 }

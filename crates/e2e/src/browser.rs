@@ -2,19 +2,14 @@
 //! when dropped.
 
 use std::{
-    net::TcpListener,
-    os::unix::process::CommandExt,
     path::PathBuf,
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     time::{Duration, Instant},
 };
 
 use anyhow::{Context, bail};
 use fantoccini::{Client, ClientBuilder};
-use nix::{
-    sys::signal::{Signal, killpg},
-    unistd::Pid,
-};
+use processes::{Process, Signal, Stop};
 
 /// What `.ci/run` installs: Debian's `chromium` and `chromium-driver`.
 const INSTALL_HINT: &str = "install Chromium and its WebDriver (Debian/Ubuntu: \
@@ -22,38 +17,36 @@ const INSTALL_HINT: &str = "install Chromium and its WebDriver (Debian/Ubuntu: \
 
 pub struct Browser {
     pub client: Client,
-    driver: Child,
+    driver: Process,
     profile: PathBuf,
 }
 
 impl Browser {
     pub async fn start() -> anyhow::Result<Self> {
-        let chromedriver = find("CHROMEDRIVER", &["chromedriver"]).context(INSTALL_HINT)?;
-        let chromium = find(
+        let chromedriver = processes::find_program_or_env("CHROMEDRIVER", &["chromedriver"])
+            .context(INSTALL_HINT)?;
+        let chromium = processes::find_program_or_env(
             "CHROMIUM",
             &["chromium", "chromium-browser", "google-chrome"],
         )
         .context(INSTALL_HINT)?;
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-        let mut driver = Command::new(&chromedriver)
-            .arg(format!("--port={port}"))
+        let port = processes::free_port()?;
+        let mut cmd = Command::new(&chromedriver);
+        cmd.arg(format!("--port={port}"))
             .stdin(Stdio::null())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            // Chromium inherits the group, so stopping the group stops the browser even
-            // when the session never closed (a failed test).
-            .process_group(0)
-            .spawn()
-            .with_context(|| format!("starting {}", chromedriver.display()))?;
+            .stderr(Stdio::null());
+        // Chromium inherits chromedriver's group, so stopping the group stops the browser
+        // even when the session never closed (a failed test).
+        let driver = Process::spawn(
+            &mut cmd,
+            Stop::group(Signal::SIGKILL, Duration::from_secs(5)),
+        )
+        .with_context(|| format!("starting {}", chromedriver.display()))?;
         let profile =
             std::env::temp_dir().join(format!("e2e-chromium-{}-{port}", std::process::id()));
-        let client = match connect(port, &chromium, &profile).await {
-            Ok(client) => client,
-            Err(e) => {
-                stop_group(&mut driver);
-                return Err(e);
-            }
-        };
+        // On error the driver is dropped, which stops its group.
+        let client = connect(port, &chromium, &profile).await?;
         let browser = Self {
             client,
             driver,
@@ -71,7 +64,7 @@ impl Browser {
     }
 
     fn stop_driver(&mut self) {
-        stop_group(&mut self.driver);
+        let _ = self.driver.stop();
         let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
@@ -116,23 +109,4 @@ async fn connect(
             Err(e) => bail!("chromedriver on port {port} did not start a Chromium session: {e}"),
         }
     }
-}
-
-/// Kills chromedriver and everything it started.
-fn stop_group(driver: &mut Child) {
-    let _ = killpg(Pid::from_raw(driver.id() as i32), Signal::SIGKILL);
-    let _ = driver.wait();
-}
-
-/// `$VAR` when set, else the first of `names` on `PATH`.
-fn find(var: &str, names: &[&str]) -> anyhow::Result<PathBuf> {
-    if let Some(path) = std::env::var_os(var) {
-        return Ok(PathBuf::from(path));
-    }
-    let paths = std::env::var_os("PATH").unwrap_or_default();
-    names
-        .iter()
-        .flat_map(|n| std::env::split_paths(&paths).map(move |dir| dir.join(n)))
-        .find(|p| p.is_file())
-        .with_context(|| format!("none of {names:?} found on PATH"))
 }

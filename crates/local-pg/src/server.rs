@@ -1,27 +1,24 @@
 use std::{
     fs,
     io::{Read, Seek, SeekFrom},
-    net::TcpListener,
-    os::unix::{fs::PermissionsExt, process::CommandExt},
+    os::unix::fs::PermissionsExt,
     path::{Path, PathBuf},
-    process::{Child, Command, Stdio},
+    process::{Command, Stdio},
     sync::atomic::{AtomicU32, Ordering},
     thread,
     time::{Duration, Instant},
 };
 
-use nix::{
-    sys::signal::{Signal, kill},
-    unistd::Pid,
-};
+use processes::{Process, Signal, Stop, Stopped};
 use rand::{Rng, distr::Alphanumeric};
 
 use crate::{Binaries, Error, Result, user::RunAs};
 
 /// How long a start may take before we give up and show the server's log.
 const READY_TIMEOUT: Duration = Duration::from_secs(60);
-/// How long a fast shutdown may take before the server is killed.
-const STOP_TIMEOUT: Duration = Duration::from_secs(15);
+/// Fast shutdown (SIGINT): running transactions are rolled back, data is kept; killed if
+/// it takes longer than this.
+const STOP: Stop = Stop::leader(Signal::SIGINT, Duration::from_secs(15));
 /// Prefix of the temporary directories of ephemeral servers.
 const TEMP_PREFIX: &str = "local-pg-";
 
@@ -47,7 +44,7 @@ pub struct LocalPg {
     ephemeral: bool,
     port: u16,
     password: String,
-    child: Option<Child>,
+    child: Option<Process>,
 }
 
 impl LocalPg {
@@ -78,7 +75,7 @@ impl LocalPg {
         run_as.chown(&dir)?;
         let port = match options.port {
             Some(port) => port,
-            None => free_port()?,
+            None => processes::free_port().map_err(Error::io("find a free port on 127.0.0.1"))?,
         };
         let mut pg = Self {
             bins,
@@ -204,20 +201,12 @@ impl LocalPg {
         cmd.stdin(Stdio::null())
             .stdout(log)
             .stderr(log_err)
-            .current_dir(&self.dir)
-            // Its own process group: a Ctrl-C meant for our terminal is not also a fast
-            // shutdown under running clients; the owner stops it, in order.
-            .process_group(0);
+            .current_dir(&self.dir);
         self.run_as.apply(&mut cmd);
-        // SAFETY: prctl is async-signal-safe. It runs after the uid switch (which would
-        // clear it), so the server gets a fast-shutdown signal when the thread that
-        // started it dies, even if we are killed.
-        unsafe {
-            cmd.pre_exec(|| {
-                nix::sys::prctl::set_pdeathsig(Signal::SIGINT).map_err(std::io::Error::from)
-            });
-        }
-        let child = cmd.spawn().map_err(Error::io(format!(
+        // In its own process group, so a Ctrl-C meant for our terminal is not also a fast
+        // shutdown under running clients (the owner stops it, in order); and it gets the
+        // fast-shutdown signal if we die, even by SIGKILL.
+        let child = Process::spawn(&mut cmd, STOP).map_err(Error::io(format!(
             "start {}",
             self.bins.path("postgres").display()
         )))?;
@@ -232,7 +221,7 @@ impl LocalPg {
     fn wait_ready(&mut self, log_start: u64) -> Result<()> {
         let deadline = Instant::now() + READY_TIMEOUT;
         loop {
-            if let Some(Ok(Some(status))) = self.child.as_mut().map(Child::try_wait) {
+            if let Some(Ok(Some(status))) = self.child.as_mut().map(Process::try_wait) {
                 self.child = None;
                 return Err(Error::Command {
                     what: format!("postgres on port {} ({status})", self.port),
@@ -271,28 +260,22 @@ impl LocalPg {
         let Some(mut child) = self.child.take() else {
             return Ok(());
         };
-        let pid = Pid::from_raw(child.id() as i32);
-        let _ = kill(pid, Signal::SIGINT);
-        let deadline = Instant::now() + STOP_TIMEOUT;
-        loop {
-            match child.try_wait() {
-                Ok(Some(_)) => return Ok(()),
-                Ok(None) if Instant::now() < deadline => thread::sleep(Duration::from_millis(20)),
-                _ => {
-                    let _ = child.kill();
-                    let _ = child.wait();
-                    return Err(Error::Other(format!(
-                        "postgres on port {} ignored SIGINT for {} s and was killed",
-                        self.port,
-                        STOP_TIMEOUT.as_secs()
-                    )));
-                }
-            }
+        match child.stop() {
+            Ok(Stopped::Exited(_)) => Ok(()),
+            Ok(Stopped::Killed) => Err(Error::Other(format!(
+                "postgres on port {} ignored SIGINT for {} s and was killed",
+                self.port,
+                STOP.grace.as_secs()
+            ))),
+            Err(e) => Err(Error::Other(format!(
+                "stopping postgres on port {}: {e}",
+                self.port
+            ))),
         }
     }
 
     pub fn is_running(&mut self) -> bool {
-        matches!(self.child.as_mut().map(Child::try_wait), Some(Ok(None)))
+        self.child.as_mut().is_some_and(Process::is_running)
     }
 }
 
@@ -303,13 +286,6 @@ impl Drop for LocalPg {
             let _ = fs::remove_dir_all(&self.dir);
         }
     }
-}
-
-fn free_port() -> Result<u16> {
-    TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .map(|a| a.port())
-        .map_err(Error::io("find a free port on 127.0.0.1"))
 }
 
 fn temp_dir() -> PathBuf {
@@ -334,15 +310,14 @@ fn sweep_stale_temp_dirs() {
             .to_str()
             .and_then(|n| n.strip_prefix(TEMP_PREFIX))
             .and_then(|rest| rest.split('-').next())
-            .and_then(|pid| pid.parse::<i32>().ok())
+            .and_then(|pid| pid.parse::<u32>().ok())
         else {
             continue;
         };
-        let alive = |pid: i32| kill(Pid::from_raw(pid), None).is_ok();
         let server = fs::read_to_string(entry.path().join("data/postmaster.pid"))
             .ok()
-            .and_then(|s| s.lines().next().and_then(|l| l.trim().parse::<i32>().ok()));
-        if !alive(owner) && !server.is_some_and(alive) {
+            .and_then(|s| s.lines().next().and_then(|l| l.trim().parse::<u32>().ok()));
+        if !processes::exists(owner) && !server.is_some_and(processes::exists) {
             let _ = fs::remove_dir_all(entry.path());
         }
     }

@@ -1,20 +1,32 @@
 //! The `migrator` command line: arguments, settings, logging, and what each command prints.
 //! Application glue, so errors are `anyhow` here; the binary prints them on one line.
 
-use std::{io::IsTerminal, time::Duration};
+use std::time::Duration;
 
-use anyhow::anyhow;
 use clap::{Parser, Subcommand};
 use db::DbSettings;
 use serde::Deserialize;
-use telemetry::LogFormat;
+use settings::Variable;
+use telemetry::{LogFormat, Logs, Output};
 use tracing::info;
 
-/// Applies, reverts and reports the database schema. Configured like the API: DATABASE_URL
-/// (or DB_HOST, DB_PORT, DB_NAME, DB_USER, DB_PASS, DB_SSL_MODE), MIGRATE_WAIT_SECS,
-/// LOG_FORMAT, RUST_LOG, and an optional TOML file named by CONFIG_FILE.
+/// Every variable the migrator reads, and all that it reads: [`run`] loads its settings
+/// from this list, and `--help` lists it.
+pub const VARIABLES: &[Variable] = settings::variables![
+    db::VARIABLES,
+    &[Variable {
+        name: "MIGRATE_WAIT_SECS",
+        default: Some("60"),
+        meaning: "how long the migrator waits for the database to come up, with backoff",
+    }],
+    telemetry::VARIABLES,
+    settings::VARIABLES,
+];
+
+/// Applies, reverts and reports the database schema. Configured like the API, by
+/// environment variables (listed by --help) or an optional TOML file named by CONFIG_FILE.
 #[derive(Debug, Parser)]
-#[command(name = "migrator", version)]
+#[command(name = "migrator", version, after_long_help = variables_help())]
 pub struct Cli {
     /// Default: `up`.
     #[command(subcommand)]
@@ -39,35 +51,41 @@ pub enum Command {
     Status,
 }
 
+/// `--help`'s list of [`VARIABLES`], from their declarations.
+fn variables_help() -> String {
+    let mut help = String::from("Environment (or CONFIG_FILE, keys in lower case):\n");
+    for variable in VARIABLES {
+        let default = variable
+            .default
+            .map_or_else(String::new, |d| format!(" [default: {d}]"));
+        help.push_str(&format!(
+            "  {}{default}\n      {}\n",
+            variable.name,
+            variable.meaning.replace('`', "")
+        ));
+    }
+    help
+}
+
 /// The migrator's own settings; the database's are [`DbSettings`].
 #[derive(Debug, Deserialize)]
 struct Settings {
     /// How long to wait for the database to accept connections.
-    #[serde(default = "default_wait_secs")]
     migrate_wait_secs: u64,
-    /// `LOG_FORMAT`: `text` or `json`.
-    #[serde(default)]
     log_format: LogFormat,
-}
-
-fn default_wait_secs() -> u64 {
-    60
 }
 
 /// Runs one command to completion.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let settings: Settings = db::layered::load().map_err(|e| anyhow!(e))?;
-    let db: DbSettings = db::layered::load().map_err(|e| anyhow!(e))?;
+    let settings: Settings = settings::load(VARIABLES)?;
+    let db: DbSettings = settings::load(VARIABLES)?;
     // Logs go to stderr: stdout is for `status`'s table. The default leaves out refinery's
     // duplicates of our lines and the server's notices (`relation ... already exists`).
-    let filter =
-        telemetry::filter("info,refinery_core=warn,tokio_postgres=warn").map_err(|e| anyhow!(e))?;
-    telemetry::init(
+    let _logs = Logs::start(
         settings.log_format,
-        filter,
-        std::io::stderr,
-        std::io::stderr().is_terminal(),
-    );
+        Output::Stderr,
+        &["refinery_core=warn", "tokio_postgres=warn"],
+    )?;
     // A malformed DATABASE_URL is reported as such, not as a connection failure.
     db.pg_config(Duration::from_secs(1))?;
 
@@ -122,5 +140,23 @@ mod tests {
         assert_eq!(parse(&["migrator", "status"]), Some(Command::Status));
         assert!(Cli::try_parse_from(["migrator", "status", "--target", "1"]).is_err());
         assert!(Cli::try_parse_from(["migrator", "up", "--target", "x"]).is_err());
+    }
+
+    #[test]
+    fn help_lists_every_variable_with_its_default() {
+        use clap::CommandFactory;
+        let help = Cli::command().render_long_help().to_string();
+        for variable in VARIABLES {
+            assert!(help.contains(variable.name), "{} in {help}", variable.name);
+            if let Some(default) = variable.default {
+                assert!(help.contains(&format!("[default: {default}]")), "{help}");
+            }
+        }
+    }
+
+    #[test]
+    fn the_declared_defaults_load() {
+        settings::load_from::<Settings>(VARIABLES, &[]).expect("the defaults");
+        settings::load_from::<DbSettings>(VARIABLES, &[]).expect("the database's defaults");
     }
 }

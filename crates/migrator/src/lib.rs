@@ -13,6 +13,7 @@ mod history;
 mod lock;
 mod wait;
 
+pub use cli::VARIABLES;
 pub use commands::{DownReport, State, Status, StatusRow, Step, UpReport, down, status, up};
 pub use error::Error;
 pub use history::applied_version;

@@ -3,7 +3,6 @@
 mod common;
 
 use std::{
-    net::TcpListener,
     sync::mpsc,
     thread,
     time::{Duration, Instant},
@@ -42,10 +41,7 @@ async fn up_waits_for_a_server_that_starts_late() {
 
 #[test]
 fn gives_up_with_one_clear_line_when_nothing_listens() {
-    let port = TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .port();
+    let port = processes::free_port().expect("a free port");
     let url = format!("postgres://postgres:secret-pass@127.0.0.1:{port}/postgres");
 
     let started = Instant::now();

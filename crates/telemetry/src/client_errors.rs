@@ -119,13 +119,13 @@ mod tests {
     use super::*;
     use crate::sink::Shared;
 
-    /// What the subscriber of [`crate::subscriber`] writes, with `filter`, for the events
+    /// What [`crate::logs::subscriber`] writes, with `filter`, for the events
     /// `emit` sends.
     fn written(format: LogFormat, filter: &str, emit: impl FnOnce()) -> String {
         let out = Shared::default();
         let shown = Arc::new(AtomicBool::new(false));
         let writer = out.clone();
-        let subscriber = crate::subscriber(
+        let subscriber = crate::logs::subscriber(
             format,
             tracing_subscriber::EnvFilter::new(filter),
             move || writer.clone(),

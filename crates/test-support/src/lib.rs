@@ -1,5 +1,6 @@
 //! A binary under test: started with its output captured line by line, found on the port
-//! it announces, signalled, waited for, and killed when dropped.
+//! it announces, signalled, waited for, and killed when dropped (or when the test run
+//! dies: see the `processes` crate).
 //!
 //! The project's servers log `{"message": "listening", "addr": "<ip:port>"}` with
 //! `LOG_FORMAT=json`, which is how tests learn the port they were given (`*_PORT=0`).
@@ -7,21 +8,23 @@
 use std::{
     io::{BufRead, BufReader, Read},
     net::SocketAddr,
-    process::{Child, Command, ExitStatus, Stdio},
+    process::{Command, ExitStatus, Stdio},
     sync::{Arc, Mutex, mpsc},
     time::{Duration, Instant},
 };
 
-use nix::{sys::signal::Signal, unistd::Pid};
+use processes::{Process, Signal, Stop};
 use serde_json::Value;
 
 /// How long a server may take to announce its address.
 const START_TIMEOUT: Duration = Duration::from_secs(30);
+/// A test is done with its binary: no grace. (It never outlives the test run either.)
+const KILL: Stop = Stop::leader(Signal::SIGKILL, Duration::from_secs(5));
 
 type Lines = Arc<Mutex<Vec<String>>>;
 
 pub struct Running {
-    child: Child,
+    child: Process,
     stdout: Lines,
     stderr: Lines,
 }
@@ -29,14 +32,12 @@ pub struct Running {
 impl Running {
     /// Starts `cmd` with stdout and stderr captured.
     pub fn spawn(mut cmd: Command) -> Self {
-        let mut child = cmd
-            .stdin(Stdio::null())
+        cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("start the binary under test");
-        let stdout = collect(child.stdout.take().expect("piped"));
-        let stderr = collect(child.stderr.take().expect("piped"));
+            .stderr(Stdio::piped());
+        let mut child = Process::spawn(&mut cmd, KILL).expect("start the binary under test");
+        let stdout = collect(child.take_stdout().expect("piped"));
+        let stderr = collect(child.take_stderr().expect("piped"));
         Self {
             child,
             stdout,
@@ -72,20 +73,15 @@ impl Running {
     }
 
     pub fn signal(&self, signal: Signal) {
-        let pid = i32::try_from(self.child.id()).expect("a pid fits");
-        nix::sys::signal::kill(Pid::from_raw(pid), signal).expect("signal the binary");
+        self.child.signal(signal).expect("signal the binary");
     }
 
     /// Waits for the process to exit (panics after `limit`: it hangs).
     pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
-        let deadline = Instant::now() + limit;
-        loop {
-            if let Some(status) = self.child.try_wait().expect("wait for the binary") {
-                return status;
-            }
-            assert!(Instant::now() < deadline, "still running after {limit:?}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        self.child
+            .wait_timeout(limit)
+            .expect("wait for the binary")
+            .unwrap_or_else(|| panic!("still running after {limit:?}"))
     }
 
     /// Everything written so far, stdout then stderr.
@@ -106,40 +102,23 @@ impl Running {
     }
 }
 
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 /// Runs `cmd` to completion, for configuration errors: (status, stderr). Panics if it is
 /// still running after `limit`, since it was expected to refuse to start.
 pub fn run_to_exit(mut cmd: Command, limit: Duration) -> (ExitStatus, String) {
-    let mut child = cmd
-        .stdin(Stdio::null())
+    cmd.stdin(Stdio::null())
         .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start the binary under test");
+        .stderr(Stdio::piped());
+    let mut child = Process::spawn(&mut cmd, KILL).expect("start the binary under test");
     let (tx, rx) = mpsc::channel();
-    let stderr = child.stderr.take().expect("piped");
+    let stderr = child.take_stderr().expect("piped");
     std::thread::spawn(move || {
         let _ = tx.send(std::io::read_to_string(stderr).unwrap_or_default());
     });
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            let stderr = rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
-            return (status, stderr);
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("still running after {limit:?}; expected it to refuse the configuration");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let Some(status) = child.wait_timeout(limit).expect("wait") else {
+        panic!("still running after {limit:?}; expected it to refuse the configuration");
+    };
+    let stderr = rx.recv_timeout(Duration::from_secs(5)).unwrap_or_default();
+    (status, stderr)
 }
 
 fn collect(stream: impl Read + Send + 'static) -> Lines {

@@ -16,7 +16,7 @@ use crate::{
     path,
 };
 
-#[cfg(debug_assertions)]
+#[cfg(feature = "live-reload")]
 use crate::live_reload::LiveReload;
 use telemetry::access::AccessLog;
 
@@ -29,7 +29,7 @@ pub struct App {
     security: SecurityHeaders,
     access_log: Option<AccessLog>,
     /// Dev only: see [`App::with_live_reload`].
-    #[cfg(debug_assertions)]
+    #[cfg(feature = "live-reload")]
     live_reload: Option<LiveReload>,
 }
 
@@ -52,14 +52,14 @@ impl App {
             bundle,
             security: SecurityHeaders::new(api.origin())?,
             access_log: None,
-            #[cfg(debug_assertions)]
+            #[cfg(feature = "live-reload")]
             live_reload: None,
         })
     }
 
     /// Dev only (`WEB_DEV_RELOAD=1`): serves the `/_dev/` routes and makes `index.html`
     /// load the script that reloads the page when this server restarts.
-    #[cfg(debug_assertions)]
+    #[cfg(feature = "live-reload")]
     #[must_use]
     pub fn with_live_reload(mut self, live_reload: LiveReload) -> Self {
         let index = LiveReload::inject(self.bundle.index());
@@ -113,13 +113,13 @@ impl App {
 
     /// `/_dev/boot-id` and `/_dev/live-reload.js`, only while live reload is on; otherwise
     /// those paths are ordinary ones (SPA page or 404).
-    #[cfg(debug_assertions)]
+    #[cfg(feature = "live-reload")]
     fn dev_route<B>(&self, req: &Request<B>) -> Option<Response<Body>> {
         self.live_reload.as_ref()?.route(req)
     }
 
-    /// A release build has no dev routes.
-    #[cfg(not(debug_assertions))]
+    /// Without the `live-reload` feature there are no dev routes.
+    #[cfg(not(feature = "live-reload"))]
     fn dev_route<B>(&self, _req: &Request<B>) -> Option<Response<Body>> {
         None
     }

@@ -1,29 +1,67 @@
-//! Settings from defaults, an optional `CONFIG_FILE`, then the environment (`db::layered`).
+//! Settings from their declared defaults, an optional `CONFIG_FILE`, then the environment
+//! (`settings::load`).
 
 use std::path::PathBuf;
 
 use serde::Deserialize;
+use settings::Variable;
 pub use telemetry::LogFormat;
 use url::Url;
 
-/// Every variable the server reads. Keep in step with the README and the Kubernetes objects.
-pub const VARIABLES: &[&str] = &[
-    "WEB_HOST",
-    "WEB_PORT",
-    "WEB_ROOT",
-    "API_BASE_URL",
-    "WEB_MAX_CONNECTIONS",
-    "LOG_FORMAT",
-    "RUST_LOG",
-    "CONFIG_FILE",
-    // Read by debug builds only; never set in the Kubernetes objects.
-    "WEB_DEV_RELOAD",
+/// Every variable the server reads, and all that it reads: [`Settings::load`],
+/// [`Limits::load`] and the live reload's switch take their settings from this list. The
+/// README's table and the Kubernetes objects are checked against it.
+pub const VARIABLES: &[Variable] = settings::variables![
+    &[
+        Variable {
+            name: "WEB_HOST",
+            default: Some("0.0.0.0"),
+            meaning: "address the static server listens on",
+        },
+        Variable {
+            name: "WEB_PORT",
+            default: Some("8080"),
+            meaning: "port the static server listens on (`0`: any free port, printed in the \
+                      `listening` log line)",
+        },
+        // Where `cargo xtask web` puts the SPA, relative to the workspace root.
+        Variable {
+            name: "WEB_ROOT",
+            default: Some("target/web/dist"),
+            meaning: "the SPA bundle, read into memory at start: a directory holding \
+                      `index.html` (the image's is `/srv/www`)",
+        },
+        Variable {
+            name: "API_BASE_URL",
+            default: Some("http://localhost:3080"),
+            meaning: "absolute http(s) URL of the API, published in `/config.json` for the SPA; \
+                      its origin is the only one besides `'self'` that the page's CSP lets it \
+                      connect to",
+        },
+        Variable {
+            name: "WEB_MAX_CONNECTIONS",
+            default: Some("1024"),
+            meaning: "most connections open at once, all workers together (1 to 1000000); \
+                      past it, new ones wait in the kernel's listen queue",
+        },
+        // Declared whatever the features, so that every build's list is the same.
+        Variable {
+            name: "WEB_DEV_RELOAD",
+            default: Some("0"),
+            meaning: "`1` turns on live reload (the open page reloads when the static server \
+                      restarts, for `cargo xtask dev`), `0` leaves it off, anything else is \
+                      refused; read only by builds with the `live-reload` feature: release \
+                      builds and images ignore it, whatever its value",
+        },
+    ],
+    telemetry::VARIABLES,
+    settings::VARIABLES,
 ];
 
 /// A setting that cannot be used; the message is one line that starts with the variable.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct ConfigError(String);
+#[error(transparent)]
+pub struct ConfigError(#[from] settings::Error);
 
 /// Everything the server is configured with.
 #[derive(Debug, Clone)]
@@ -36,43 +74,21 @@ pub struct Settings {
     pub log_format: LogFormat,
 }
 
-/// The variables as set, before the checks that need more than a type.
+/// The variables as set, before the checks that need more than a type; their defaults are
+/// [`VARIABLES`]'.
 #[derive(Deserialize)]
 struct Raw {
-    #[serde(default = "defaults::host")]
     web_host: String,
-    #[serde(default = "defaults::port")]
     web_port: u16,
-    #[serde(default = "defaults::root")]
     web_root: PathBuf,
-    #[serde(default = "defaults::api_base_url")]
     api_base_url: String,
-    #[serde(default)]
     log_format: LogFormat,
-}
-
-mod defaults {
-    use std::path::PathBuf;
-
-    pub fn host() -> String {
-        "0.0.0.0".into()
-    }
-    pub fn port() -> u16 {
-        8080
-    }
-    pub fn root() -> PathBuf {
-        // Where `cargo xtask` puts the built SPA, relative to the workspace root.
-        "target/web/dist".into()
-    }
-    pub fn api_base_url() -> String {
-        "http://localhost:3080".into()
-    }
 }
 
 impl Settings {
     /// Reads and checks everything; the error is one line naming the variable.
     pub fn load() -> Result<Self, ConfigError> {
-        let raw: Raw = db::layered::load().map_err(ConfigError)?;
+        let raw: Raw = settings::load(VARIABLES)?;
         Ok(Self {
             host: raw.web_host,
             port: raw.web_port,
@@ -96,85 +112,45 @@ impl Limits {
     /// Each connection may buffer a 16 KiB head (see `server.rs`): 1024 of them holding
     /// one took 28 MiB over the ~36 MiB the server holds with the real bundle, well inside
     /// the pod's 128 MiB limit, and far more than one replica of a static site needs.
+    /// `WEB_MAX_CONNECTIONS`'s declared default is the same (a test checks).
     pub const DEFAULT_MAX_CONNECTIONS: usize = 1024;
     /// Beyond this no memory limit fits, so a larger value is a typo.
     pub const MAX_MAX_CONNECTIONS: usize = 1_000_000;
 
     /// Reads `WEB_MAX_CONNECTIONS` through the same layers as [`Settings::load`].
     pub fn load() -> Result<Self, ConfigError> {
-        #[derive(Deserialize)]
-        struct Raw {
-            #[serde(default = "default_max_connections")]
-            web_max_connections: usize,
-        }
-        fn default_max_connections() -> usize {
-            Limits::DEFAULT_MAX_CONNECTIONS
-        }
-        let raw: Raw = db::layered::load().map_err(ConfigError)?;
+        Self::from_raw(settings::load(VARIABLES)?)
+    }
+
+    fn from_raw(raw: RawLimits) -> Result<Self, ConfigError> {
         Self::new(raw.web_max_connections)
     }
 
     /// Refuses 0 (nothing would ever be served) and absurd values.
     pub fn new(max_connections: usize) -> Result<Self, ConfigError> {
         if !(1..=Self::MAX_MAX_CONNECTIONS).contains(&max_connections) {
-            return Err(ConfigError(format!(
-                "WEB_MAX_CONNECTIONS: expected 1 to {}, got {max_connections}",
-                Self::MAX_MAX_CONNECTIONS
-            )));
+            return Err(invalid(
+                "WEB_MAX_CONNECTIONS",
+                format_args!(
+                    "expected 1 to {}, got {max_connections}",
+                    Self::MAX_MAX_CONNECTIONS
+                ),
+            ));
         }
         Ok(Self { max_connections })
     }
 }
 
+#[derive(Deserialize)]
+struct RawLimits {
+    web_max_connections: usize,
+}
+
+/// For servers that read no environment ([`crate::server::serve`]).
 impl Default for Limits {
     fn default() -> Self {
         Self {
             max_connections: Self::DEFAULT_MAX_CONNECTIONS,
-        }
-    }
-}
-
-/// Switches for development, read by debug builds only: a release build (`--release`)
-/// compiles none of this and ignores the variables. Kept out of [`Settings`], so code that
-/// builds a `Settings` by hand (tests, the e2e crate) is the same in both builds.
-#[cfg(debug_assertions)]
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct DevSettings {
-    /// `WEB_DEV_RELOAD`: `1` on, `0` or unset off. See [`crate::live_reload`].
-    pub live_reload: bool,
-}
-
-#[cfg(debug_assertions)]
-impl DevSettings {
-    /// Reads the dev variables through the same layers as [`Settings::load`].
-    pub fn load() -> Result<Self, ConfigError> {
-        #[derive(Deserialize)]
-        struct Raw {
-            #[serde(default)]
-            web_dev_reload: Switch,
-        }
-        let raw: Raw = db::layered::load().map_err(ConfigError)?;
-        Ok(Self {
-            live_reload: raw.web_dev_reload.0,
-        })
-    }
-}
-
-/// `1` or `0`, nothing else: a typo must not silently mean off.
-#[cfg(debug_assertions)]
-#[derive(Debug, Clone, Copy, Default, Deserialize)]
-#[serde(try_from = "String")]
-struct Switch(bool);
-
-#[cfg(debug_assertions)]
-impl TryFrom<String> for Switch {
-    type Error = String;
-
-    fn try_from(value: String) -> Result<Self, Self::Error> {
-        match value.as_str() {
-            "1" => Ok(Self(true)),
-            "0" => Ok(Self(false)),
-            _ => Err(format!("expected 1 (on) or 0 (off), got {value:?}")),
         }
     }
 }
@@ -191,7 +167,7 @@ impl ApiBaseUrl {
     /// Accepts an absolute `http` or `https` URL with a host and no credentials, query or
     /// fragment (the SPA appends paths to it).
     pub fn parse(value: &str) -> Result<Self, ConfigError> {
-        let fail = |why: &str| ConfigError(format!("API_BASE_URL: {why}, got {value:?}"));
+        let fail = |why: &str| invalid("API_BASE_URL", format_args!("{why}, got {value:?}"));
         let url = Url::parse(value)
             .map_err(|e| fail(&format!("expected an absolute http(s) URL ({e})")))?;
         if !matches!(url.scheme(), "http" | "https") {
@@ -223,9 +199,21 @@ impl ApiBaseUrl {
     }
 }
 
+fn invalid(variable: &str, reason: impl std::fmt::Display) -> ConfigError {
+    ConfigError(settings::Error::invalid(variable, reason))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_declared_defaults_load_and_match_the_in_process_defaults() {
+        let raw: Raw = settings::load_from(VARIABLES, &[]).expect("the defaults");
+        ApiBaseUrl::parse(&raw.api_base_url).expect("a valid default");
+        let limits = Limits::from_raw(settings::load_from(VARIABLES, &[]).expect("the defaults"));
+        assert_eq!(limits.expect("valid"), Limits::default());
+    }
 
     #[test]
     fn the_origin_is_scheme_host_and_a_non_default_port() {

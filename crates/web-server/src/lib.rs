@@ -4,19 +4,20 @@
 //! siblings) is read into memory at start ([`bundle`]); a request is validated
 //! ([`path`]), looked up, negotiated ([`negotiate`]) and answered with precomputed headers
 //! ([`app`], [`headers`]) by hyper ([`server`]). `main.rs` is a thin shell around
-//! [`server::run`], which logs each request through `telemetry::access`; tests and `cargo xtask dev` use [`server::build`] and [`server::serve`].
-//! Debug builds alone have [`live_reload`], which `cargo xtask dev` turns on
+//! [`server::run`], which logs each request through `telemetry::access` ([`access_log`]);
+//! tests and the e2e crate use [`server::build`] and [`server::serve`]. Builds with the
+//! `live-reload` feature alone have `live_reload`, which `cargo xtask dev` turns on
 //! (`WEB_DEV_RELOAD=1`) so the open page reloads when the server restarts.
 
+pub mod access_log;
 pub mod app;
 pub mod bundle;
 pub mod config;
 pub mod headers;
-#[cfg(debug_assertions)]
+#[cfg(feature = "live-reload")]
 pub mod live_reload;
 pub mod mime;
 pub mod negotiate;
 pub mod path;
 pub mod server;
-pub mod telemetry;
 pub mod workers;

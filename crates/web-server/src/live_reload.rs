@@ -3,7 +3,7 @@
 //!
 //! Each process draws a boot id; the page polls it and reloads when it changes, so a
 //! restart is the whole signal: no socket to keep open, nothing to watch here. Compiled
-//! in debug builds only (`lib.rs`), and used only with `WEB_DEV_RELOAD=1`.
+//! with the `live-reload` feature only (`lib.rs`), and used only with `WEB_DEV_RELOAD=1`.
 
 use std::{
     hash::{BuildHasher, RandomState},
@@ -12,10 +12,12 @@ use std::{
 
 use bytes::Bytes;
 use hyper::{Request, Response, StatusCode};
+use serde::Deserialize;
 
 use crate::{
     app::{self, Body},
     bundle::Asset,
+    config::{ConfigError, VARIABLES},
     headers,
 };
 
@@ -116,6 +118,45 @@ impl LiveReload {
         out.extend_from_slice(SCRIPT_TAG.as_bytes());
         out.extend_from_slice(&html[at..]);
         index.with_identity(Bytes::from(out))
+    }
+}
+
+/// The development switches. Kept out of [`crate::config::Settings`], so code that builds
+/// a `Settings` by hand (tests, the e2e crate) is the same with or without the feature.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DevSettings {
+    /// `WEB_DEV_RELOAD`: `1` on, `0` (the default) off.
+    pub live_reload: bool,
+}
+
+impl DevSettings {
+    /// Reads the dev variables through the same layers as the other settings.
+    pub fn load() -> Result<Self, ConfigError> {
+        #[derive(Deserialize)]
+        struct Raw {
+            web_dev_reload: Switch,
+        }
+        let raw: Raw = settings::load(VARIABLES)?;
+        Ok(Self {
+            live_reload: raw.web_dev_reload.0,
+        })
+    }
+}
+
+/// `1` or `0`, nothing else: a typo must not silently mean off.
+#[derive(Debug, Clone, Copy, Deserialize)]
+#[serde(try_from = "String")]
+struct Switch(bool);
+
+impl TryFrom<String> for Switch {
+    type Error = String;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        match value.as_str() {
+            "1" => Ok(Self(true)),
+            "0" => Ok(Self(false)),
+            _ => Err(format!("expected 1 (on) or 0 (off), got {value:?}")),
+        }
     }
 }
 

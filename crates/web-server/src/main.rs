@@ -1,9 +1,6 @@
 use std::{fmt::Display, io::Write, process::ExitCode};
 
-#[cfg(debug_assertions)]
-use web_server::config::DevSettings;
-use web_server::config::Settings;
-use web_server::{server, telemetry};
+use web_server::{access_log, config::Settings, server};
 
 // Signals and shutdown only: requests are served by `workers`, a runtime per core.
 #[tokio::main(flavor = "current_thread")]
@@ -12,24 +9,17 @@ async fn main() -> ExitCode {
         Ok(settings) => settings,
         Err(e) => return refuse(e),
     };
-    // Debug builds only (`cargo xtask dev`): a release build neither has nor reads them.
-    #[cfg(debug_assertions)]
-    let dev = match DevSettings::load() {
-        Ok(dev) => dev,
-        Err(e) => return refuse(e),
-    };
-    // Held to the end: dropping it flushes the queued log lines.
-    let logs = match telemetry::init(settings.log_format) {
+    // Held to the end: dropping them flushes the queued log lines.
+    let (_logs, access) = match access_log::start(settings.log_format) {
         Ok(logs) => logs,
         Err(e) => return refuse(e),
     };
-    #[cfg(debug_assertions)]
-    let served = server::run(settings, logs.access.clone(), dev).await;
-    #[cfg(not(debug_assertions))]
-    let served = server::run(settings, logs.access.clone()).await;
     // The library's errors already lead with the variable to fix; anyhow's `{:#}` adds
     // their causes on the same line.
-    match served.map_err(anyhow::Error::from) {
+    match server::run(settings, access)
+        .await
+        .map_err(anyhow::Error::from)
+    {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             tracing::error!("{e:#}");

@@ -1,5 +1,5 @@
-//! Sockets: the accept loop, HTTP/1.1 connections (hyper), the access log, signals and
-//! graceful shutdown.
+//! Sockets: the accept loop, HTTP/1.1 connections (hyper), the access log, and graceful
+//! shutdown at a signal.
 
 use std::{convert::Infallible, future::Future, io, sync::Arc, time::Duration, time::Instant};
 
@@ -10,21 +10,23 @@ use hyper_util::{
     rt::{TokioIo, TokioTimer},
     server::graceful::GracefulShutdown,
 };
-use telemetry::access::{AccessLog, Entry};
+use telemetry::{
+    access::{AccessLog, Entry},
+    shutdown::{SignalError, shutdown_signal},
+};
 use tokio::{
     net::{TcpListener, TcpStream},
-    signal::unix::{SignalKind, signal},
     sync::{OwnedSemaphorePermit, Semaphore, TryAcquireError},
 };
 
+#[cfg(feature = "live-reload")]
+use crate::live_reload::{DevSettings, LiveReload};
 use crate::{
     app::{App, Body},
     bundle::{Bundle, BundleError},
     config::{ConfigError, Limits, Settings},
     workers::{self, Workers},
 };
-#[cfg(debug_assertions)]
-use crate::{config::DevSettings, live_reload::LiveReload};
 
 /// After a signal, connections get this long to finish what they are sending; inside
 /// Kubernetes' default 30 s grace period.
@@ -50,8 +52,8 @@ pub enum StartError {
     Header(#[from] hyper::header::InvalidHeaderValue),
     #[error("WEB_HOST/WEB_PORT: cannot listen on {addr}")]
     Bind { addr: String, source: io::Error },
-    #[error("installing the signal handlers")]
-    Signals(#[source] io::Error),
+    #[error(transparent)]
+    Signals(#[from] SignalError),
     #[error("starting the worker threads")]
     Workers(#[source] io::Error),
 }
@@ -63,16 +65,13 @@ pub fn build(settings: &Settings) -> Result<App, StartError> {
 }
 
 /// The binary's whole life: build, listen on `WEB_HOST:WEB_PORT`, serve until SIGTERM or
-/// SIGINT, drain, return. Debug builds take the dev switches too.
-pub async fn run(
-    settings: Settings,
-    access_log: Option<AccessLog>,
-    #[cfg(debug_assertions)] dev: DevSettings,
-) -> Result<(), StartError> {
+/// SIGINT, drain, return. Reads [`Limits`] (and, with the `live-reload` feature,
+/// `WEB_DEV_RELOAD`) itself.
+pub async fn run(settings: Settings, access_log: Option<AccessLog>) -> Result<(), StartError> {
     let limits = Limits::load()?;
     let app = build(&settings)?.with_access_log(access_log);
-    #[cfg(debug_assertions)]
-    let app = if dev.live_reload {
+    #[cfg(feature = "live-reload")]
+    let app = if DevSettings::load()?.live_reload {
         let live_reload = LiveReload::new();
         tracing::info!(
             boot_id = live_reload.boot_id(),
@@ -90,7 +89,7 @@ pub async fn run(
     let listeners =
         workers::bind(&settings.host, settings.port, workers::count()).map_err(bind_error)?;
     let local = listeners[0].local_addr().map_err(bind_error)?;
-    let stop = shutdown_signal()?;
+    let stop = shutdown_signal("connections")?;
     let app = Arc::new(app);
     let cap = ConnectionCap::new(limits.max_connections);
     let running = Workers::start(listeners, &app, &cap).map_err(StartError::Workers)?;
@@ -108,20 +107,6 @@ pub async fn run(
     running.stop().await;
     tracing::info!("stopped");
     Ok(())
-}
-
-/// Resolves at the first SIGTERM or SIGINT. The handlers are installed now, not at the
-/// first poll, so a signal that arrives early is not lost.
-pub fn shutdown_signal() -> Result<impl Future<Output = ()>, StartError> {
-    let mut term = signal(SignalKind::terminate()).map_err(StartError::Signals)?;
-    let mut int = signal(SignalKind::interrupt()).map_err(StartError::Signals)?;
-    Ok(async move {
-        let name = tokio::select! {
-            _ = term.recv() => "SIGTERM",
-            _ = int.recv() => "SIGINT",
-        };
-        tracing::info!(signal = name, "shutting down: draining connections");
-    })
 }
 
 /// At most so many connections open at once, shared by every worker of the process (a
@@ -152,8 +137,8 @@ impl ConnectionCap {
     }
 }
 
-/// [`serve_capped`] with a cap of its own, [`Limits::default`]: for one listener (tests,
-/// `cargo xtask dev`, the e2e test).
+/// [`serve_capped`] with a cap of its own, [`Limits::default`]: for one in-process listener
+/// (the tests, the e2e test; the binary and so `cargo xtask dev` go through `run`).
 pub async fn serve(listener: TcpListener, app: Arc<App>, shutdown: impl Future<Output = ()>) {
     let cap = ConnectionCap::new(Limits::default().max_connections);
     serve_capped(listener, app, &cap, shutdown).await;

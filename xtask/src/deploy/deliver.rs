@@ -2,9 +2,10 @@
 //! cluster (kind, k3d, minikube) from an archive, or pushed to the registry the cluster
 //! pulls from.
 
-use std::process::Command;
+use std::path::Path;
 
 use anyhow::Context;
+use xshell::{Cmd, Shell, cmd};
 
 use super::context::Cluster;
 use crate::{images, project};
@@ -12,34 +13,29 @@ use crate::{images, project};
 /// One sentence for the plan: how the images reach this cluster.
 /// Without a cluster (a dry run with no context), both ways are named.
 pub fn describe(cluster: Option<&Cluster>, build: bool, registry: &str) -> String {
-    let Some(cluster) = cluster else {
-        let how = format!(
-            "load them into the local cluster (kind, k3d, minikube), or push them to {registry}, as the context says"
-        );
-        return with_build(build, &how);
-    };
+    if !build {
+        return "not built (--no-build): they must already be in the cluster or its registry"
+            .to_owned();
+    }
     let how = match cluster {
-        Cluster::Kind(name) => {
+        None => format!(
+            "load them into the local cluster (kind, k3d, minikube), or push them to {registry}, as the context says"
+        ),
+        Some(Cluster::Kind(name)) => {
             format!("load them into kind cluster {name:?} (kind load image-archive)")
         }
-        Cluster::K3d(name) => format!("load them into k3d cluster {name:?} (k3d image import)"),
-        Cluster::Minikube(profile) => {
+        Some(Cluster::K3d(name)) => {
+            format!("load them into k3d cluster {name:?} (k3d image import)")
+        }
+        Some(Cluster::Minikube(profile)) => {
             format!("load them into minikube profile {profile:?} (minikube image load)")
         }
-        Cluster::SharedEngine(name) => {
+        Some(Cluster::SharedEngine(name)) => {
             format!("{name} runs the container engine's own images: nothing to load")
         }
-        Cluster::Remote(_) => format!("push them to {registry}"),
+        Some(Cluster::Remote(_)) => format!("push them to {registry}"),
     };
-    with_build(build, &how)
-}
-
-fn with_build(build: bool, how: &str) -> String {
-    if build {
-        format!("build with the container engine (tagged with the commit), then {how}")
-    } else {
-        "not built (--no-build): they must already be in the cluster or its registry".to_owned()
-    }
+    format!("build with the container engine (tagged with the commit), then {how}")
 }
 
 /// Builds the three images (pushing them when the cluster pulls from a registry) and loads
@@ -65,28 +61,22 @@ pub fn build_and_deliver(
 
 /// `ENGINE save` each image to an archive, then the cluster's own loader.
 fn load(cluster: &Cluster, outcome: &images::Outcome) -> anyhow::Result<()> {
-    let Some(loader) = Loader::of(cluster) else {
-        return Ok(());
-    };
+    let sh = project::shell()?;
     let dir = project::target_dir().join("deploy").join("images");
-    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let engine = outcome.engine.program();
     for image in &outcome.images {
         let archive = dir.join(format!("{}.tar", image.component));
-        let mut save = Command::new(outcome.engine.program());
-        save.args(["save", "--output"])
-            .arg(&archive)
-            .arg(&image.reference);
-        project::run(&format!("saving {}", image.reference), save)?;
-        let mut load = Command::new(loader.program);
-        load.args(loader.subcommand)
-            .arg(&archive)
-            .args([loader.flag, loader.cluster]);
+        let Some(load) = loader(&sh, cluster, &archive) else {
+            return Ok(());
+        };
+        project::create_dir(&dir)?;
+        let reference = &image.reference;
         project::run(
-            &format!(
-                "loading {} into the {}",
-                image.reference,
-                cluster.describe()
-            ),
+            &format!("saving {reference}"),
+            cmd!(sh, "{engine} save --output {archive} {reference}"),
+        )?;
+        project::run(
+            &format!("loading {reference} into the {}", cluster.describe()),
             load,
         )?;
         let _ = std::fs::remove_file(&archive);
@@ -94,27 +84,13 @@ fn load(cluster: &Cluster, outcome: &images::Outcome) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// `PROGRAM SUBCOMMAND… ARCHIVE FLAG CLUSTER`.
-struct Loader<'a> {
-    program: &'static str,
-    subcommand: &'static [&'static str],
-    flag: &'static str,
-    cluster: &'a str,
-}
-
-impl<'a> Loader<'a> {
-    fn of(cluster: &'a Cluster) -> Option<Self> {
-        let (program, subcommand, flag, name): (_, &'static [&'static str], _, _) = match cluster {
-            Cluster::Kind(name) => ("kind", &["load", "image-archive"], "--name", name),
-            Cluster::K3d(name) => ("k3d", &["image", "import"], "--cluster", name),
-            Cluster::Minikube(profile) => ("minikube", &["image", "load"], "--profile", profile),
-            Cluster::SharedEngine(_) | Cluster::Remote(_) => return None,
-        };
-        Some(Self {
-            program,
-            subcommand,
-            flag,
-            cluster: name,
-        })
-    }
+/// The cluster's own loader of an image archive; None when the cluster sees the engine's
+/// images or pulls from a registry.
+fn loader<'a>(sh: &'a Shell, cluster: &Cluster, archive: &Path) -> Option<Cmd<'a>> {
+    Some(match cluster {
+        Cluster::Kind(name) => cmd!(sh, "kind load image-archive {archive} --name {name}"),
+        Cluster::K3d(name) => cmd!(sh, "k3d image import {archive} --cluster {name}"),
+        Cluster::Minikube(profile) => cmd!(sh, "minikube image load {archive} --profile {profile}"),
+        Cluster::SharedEngine(_) | Cluster::Remote(_) => return None,
+    })
 }

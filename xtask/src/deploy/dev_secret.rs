@@ -26,7 +26,7 @@ pub fn ensure(overlay_dir: &Path) -> anyhow::Result<Option<PathBuf>> {
         return Ok(None);
     }
     let dir = path.parent().unwrap_or(overlay_dir);
-    fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    crate::project::create_dir(dir)?;
     let password: String = rand::rng()
         .sample_iter(Alphanumeric)
         .take(32)

@@ -1,59 +1,60 @@
 //! kubectl, always with an explicit `--context`: a context switch in another terminal
-//! during a deploy cannot redirect it.
+//! during a deploy cannot redirect it. It runs where xtask was started, so a relative
+//! `KUBECONFIG` means what it meant to the user.
 
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use anyhow::{Context, bail};
+use xshell::{Cmd, Shell, cmd};
+
+use crate::project;
 
 /// The field manager of our server-side applies, as shown in `managedFields`.
 const FIELD_MANAGER: &str = "randoms-deploy";
 
 pub struct Kubectl {
     pub context: String,
+    sh: Shell,
 }
 
 impl Kubectl {
-    pub fn new(context: &str) -> Self {
-        Self {
+    pub fn new(context: &str) -> anyhow::Result<Self> {
+        Ok(Self {
             context: context.to_owned(),
-        }
+            sh: Shell::new().context("reading the current directory")?,
+        })
     }
 
-    /// `kubectl --context C ARGS…`, for display and for running.
+    /// `kubectl --context C ARGS…`.
+    fn cmd(&self, args: &[&str]) -> Cmd<'_> {
+        let context = &self.context;
+        cmd!(self.sh, "kubectl --context {context} {args...}")
+    }
+
+    /// The same, for a long-running child (`port-forward`).
     pub fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new("kubectl");
-        cmd.arg("--context").arg(&self.context).args(args);
-        cmd
+        self.cmd(args).into()
     }
 
     /// Runs to completion and returns stdout; a failure carries kubectl's own message.
     pub fn output(&self, args: &[&str]) -> anyhow::Result<String> {
-        let output = self
-            .command(args)
-            .stdin(Stdio::null())
-            .output()
-            .with_context(|| format!("running kubectl {}", args.join(" ")))?;
-        if !output.status.success() {
-            bail!(
-                "kubectl {} failed: {}",
-                args.join(" "),
-                String::from_utf8_lossy(&output.stderr).trim()
-            );
-        }
-        String::from_utf8(output.stdout).context("kubectl printed something not UTF-8")
+        project::read(&format!("kubectl {}", args.join(" ")), self.cmd(args))
     }
 
-    /// Runs with kubectl's output shown as it comes (rollout progress, apply results).
+    /// Runs with kubectl's output shown as it comes (rollout progress, apply results); a
+    /// failure names the whole command.
     pub fn run(&self, args: &[&str]) -> anyhow::Result<()> {
-        let status = self
-            .command(args)
-            .stdin(Stdio::null())
-            .status()
-            .with_context(|| format!("running kubectl {}", args.join(" ")))?;
-        if !status.success() {
-            bail!("kubectl {} failed ({status})", args.join(" "));
-        }
-        Ok(())
+        project::check("kubectl", self.cmd(args))
+    }
+
+    /// [`Self::output`] in namespace `ns`.
+    pub fn output_in(&self, ns: &str, args: &[&str]) -> anyhow::Result<String> {
+        self.output(&[&["-n", ns], args].concat())
+    }
+
+    /// [`Self::run`] in namespace `ns`.
+    pub fn run_in(&self, ns: &str, args: &[&str]) -> anyhow::Result<()> {
+        self.run(&[&["-n", ns], args].concat())
     }
 
     /// Server-side apply of a file: the fields we declare are ours, even if someone changed
@@ -74,9 +75,10 @@ impl Kubectl {
 
 /// The context kubectl uses when none is given (read from the kubeconfig, no cluster call).
 pub fn current_context() -> anyhow::Result<String> {
-    let output = Command::new("kubectl")
-        .args(["config", "current-context"])
-        .stdin(Stdio::null())
+    let sh = Shell::new().context("reading the current directory")?;
+    let output = cmd!(sh, "kubectl config current-context")
+        .quiet()
+        .ignore_status()
         .output()
         .context("running kubectl config current-context")?;
     let name = String::from_utf8_lossy(&output.stdout).trim().to_owned();

@@ -31,6 +31,12 @@ impl Document {
         self.get(pointer).and_then(Value::as_str)
     }
 
+    /// A Service's first port.
+    pub fn port(&self) -> Option<u16> {
+        let port = self.get("/spec/ports/0/port").and_then(Value::as_u64)?;
+        u16::try_from(port).ok()
+    }
+
     /// `kubectl`'s resource name: `deployment/api`, `cluster.postgresql.cnpg.io/postgres`.
     pub fn resource(&self) -> String {
         let kind = self.kind.to_lowercase();

@@ -90,20 +90,23 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     if !args.no_build {
         preflight::require_loader(&cluster)?;
     }
-    let kubectl = Kubectl::new(&context);
+    let kubectl = Kubectl::new(&context)?;
 
     // What would ship, checked against the cluster before anything is built.
     let release = Release::new(&registry, &tag)?;
     let rendered = render::render(args.env, &release)?;
     preflight::check_cluster(&kubectl, &rendered.docs)?;
-    let plan = plan_for(
-        &args,
-        &rendered,
-        &release,
-        Some(&context),
-        Some(&cluster),
-        &registry,
-    )?;
+    let plan_of = |rendered: &render::Rendered, release: &Release| {
+        plan_for(
+            &args,
+            rendered,
+            release,
+            Some(&context),
+            Some(&cluster),
+            &registry,
+        )
+    };
+    let plan = plan_of(&rendered, &release)?;
     eprint!("{}", plan.describe());
 
     let (release, rendered) = if args.no_build {
@@ -118,14 +121,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let rendered = render::render(args.env, &built)?;
         (built, rendered)
     };
-    let plan = plan_for(
-        &args,
-        &rendered,
-        &release,
-        Some(&context),
-        Some(&cluster),
-        &registry,
-    )?;
+    let plan = plan_of(&rendered, &release)?;
     plan.write_phases()?;
     rollout::execute(&plan, &kubectl)?;
     eprintln!(

@@ -90,7 +90,7 @@ impl Plan {
             .filter(|d| d.kind == "StatefulSet" || is_cnpg_cluster(d))
             .cloned()
             .collect();
-        let namespace = rendered.namespace()?.to_owned();
+        let namespace = render::namespace(&rendered.docs, rendered.env)?.to_owned();
         if let Some(stray) = rendered
             .docs
             .iter()
@@ -165,12 +165,12 @@ impl Plan {
             out,
             "  2. apply (server-side) {} objects: {}",
             self.foundation.len(),
-            ids(&self.foundation)
+            list(&self.foundation, Document::id, "")
         );
         let _ = writeln!(
             out,
             "  3. wait for the database: {} (timeout {secs} s)",
-            resources(&self.databases).unwrap_or_else(|| "nothing to wait for".into())
+            list(&self.databases, Document::resource, "nothing to wait for")
         );
         let _ = writeln!(
             out,
@@ -182,12 +182,12 @@ impl Plan {
             out,
             "  5. apply (server-side) {} objects: {}",
             self.workloads.len(),
-            ids(&self.workloads)
+            list(&self.workloads, Document::id, "")
         );
         let _ = writeln!(
             out,
             "  6. wait for the rollouts: {} (timeout {secs} s each)",
-            resources(&self.rollouts).unwrap_or_else(|| "none".into())
+            list(&self.rollouts, Document::resource, "none")
         );
         let _ = writeln!(
             out,
@@ -272,9 +272,7 @@ pub fn access(docs: &[Document]) -> anyhow::Result<Access> {
             .find(|d| d.kind == "Service" && d.name == name)
             .with_context(|| format!("no Ingress and no Service {name} to port-forward"))?;
         let port = svc
-            .get("/spec/ports/0/port")
-            .and_then(serde_json::Value::as_u64)
-            .and_then(|p| u16::try_from(p).ok())
+            .port()
             .with_context(|| format!("Service {name} has no port"))?;
         services.push((name.to_owned(), port));
     }
@@ -285,17 +283,12 @@ pub fn is_cnpg_cluster(doc: &Document) -> bool {
     doc.kind == "Cluster" && doc.api_version.starts_with("postgresql.cnpg.io/")
 }
 
-fn ids(docs: &[Document]) -> String {
-    docs.iter().map(Document::id).collect::<Vec<_>>().join(", ")
-}
-
-fn resources(docs: &[Document]) -> Option<String> {
-    (!docs.is_empty()).then(|| {
-        docs.iter()
-            .map(Document::resource)
-            .collect::<Vec<_>>()
-            .join(", ")
-    })
+/// The documents' names, comma-separated; `none` when there are none.
+fn list(docs: &[Document], name: fn(&Document) -> String, none: &str) -> String {
+    if docs.is_empty() {
+        return none.to_owned();
+    }
+    docs.iter().map(name).collect::<Vec<_>>().join(", ")
 }
 
 #[cfg(test)]

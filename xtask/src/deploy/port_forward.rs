@@ -2,18 +2,14 @@
 //! one command, stopped together with Ctrl-C.
 
 use std::{
-    os::unix::process::CommandExt,
-    process::{Child, Stdio},
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
+    process::Stdio,
+    sync::atomic::{AtomicBool, Ordering},
     thread,
     time::Duration,
 };
 
 use anyhow::{Context, bail};
-use nix::sys::signal::Signal;
+use processes::{Process, Signal, Stop};
 
 use super::{
     dev_secret,
@@ -22,6 +18,10 @@ use super::{
     manifest::{self, Document},
     preflight, render,
 };
+use crate::project;
+
+/// kubectl closes its tunnels on SIGTERM at once.
+const STOP: Stop = Stop::leader(Signal::SIGTERM, Duration::from_secs(5));
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -46,55 +46,35 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         dev_secret::ensure(&overlay)?;
     }
     let docs = manifest::parse_all(&render::kustomize(&overlay)?)?;
-    let namespace = docs
-        .iter()
-        .find(|d| d.kind == "Namespace")
-        .map(|d| d.name.clone())
-        .with_context(|| format!("the {} overlay declares no Namespace", args.env))?;
-    let context = match args.context {
-        Some(context) => context,
-        None => kubectl::current_context()?,
-    };
-    let kubectl = Kubectl::new(&context);
+    let namespace = render::namespace(&docs, args.env)?;
+    let context = args.context.map_or_else(kubectl::current_context, Ok)?;
+    let kubectl = Kubectl::new(&context)?;
     let web = service_port(&docs, "web")?;
     let api = service_port(&docs, "api")?;
     let web_local = args.web_port.unwrap_or(web);
     let api_local = args.api_port.unwrap_or(api);
     warn_if_the_page_looks_elsewhere(&docs, api_local, web_local);
 
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
-    }
+    let stop = project::stop_flag()?;
     let mut children = Vec::new();
     for (svc, local, remote) in [("web", web_local, web), ("api", api_local, api)] {
         let mapping = format!("{local}:{remote}");
         let target = format!("svc/{svc}");
-        let mut cmd = kubectl.command(&["-n", &namespace, "port-forward", &target, &mapping]);
-        cmd.stdin(Stdio::null()).process_group(0);
-        // SAFETY: prctl is async-signal-safe; the port-forward dies with us.
-        unsafe {
-            cmd.pre_exec(|| {
-                nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(std::io::Error::from)
-            });
-        }
-        let child = cmd
-            .spawn()
+        let mut cmd = kubectl.command(&["-n", namespace, "port-forward", &target, &mapping]);
+        cmd.stdin(Stdio::null());
+        let child = Process::spawn(&mut cmd, STOP)
             .with_context(|| format!("starting kubectl port-forward {target}"))?;
         children.push((svc, child));
     }
     eprintln!(
         "xtask: page http://localhost:{web_local}, API http://localhost:{api_local} (namespace {namespace}, context {context}); Ctrl-C stops both"
     );
-    let result = wait(&stop, &mut children);
-    for (_, child) in &mut children {
-        terminate(child);
-    }
-    result
+    // Dropping the children stops them.
+    wait(&stop, &mut children)
 }
 
 /// Until Ctrl-C (Ok) or a port-forward ends by itself (Err naming it).
-fn wait(stop: &AtomicBool, children: &mut [(&str, Child)]) -> anyhow::Result<()> {
+fn wait(stop: &AtomicBool, children: &mut [(&str, Process)]) -> anyhow::Result<()> {
     while !stop.load(Ordering::Relaxed) {
         for (svc, child) in children.iter_mut() {
             if let Ok(Some(status)) = child.try_wait() {
@@ -106,21 +86,10 @@ fn wait(stop: &AtomicBool, children: &mut [(&str, Child)]) -> anyhow::Result<()>
     Ok(())
 }
 
-fn terminate(child: &mut Child) {
-    if let Ok(None) = child.try_wait() {
-        if let Ok(pid) = i32::try_from(child.id()) {
-            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGTERM);
-        }
-        let _ = child.wait();
-    }
-}
-
 fn service_port(docs: &[Document], name: &str) -> anyhow::Result<u16> {
     docs.iter()
         .find(|d| d.kind == "Service" && d.name == name)
-        .and_then(|d| d.get("/spec/ports/0/port"))
-        .and_then(serde_json::Value::as_u64)
-        .and_then(|p| u16::try_from(p).ok())
+        .and_then(Document::port)
         .with_context(|| format!("the overlay has no Service {name} with a port"))
 }
 

@@ -7,7 +7,6 @@ use anyhow::{Context, bail};
 use serde_json::Value;
 
 use super::{context::Cluster, kubectl::Kubectl, manifest::Document};
-use crate::project;
 
 /// The sleep action of `preStop` (the images have no shell) is on by default from 1.30.
 const MIN_MINOR: u64 = 30;
@@ -25,7 +24,7 @@ const INSTALL_HINTS: &[(&str, &str)] = &[
 ];
 
 pub fn require_kubectl() -> anyhow::Result<()> {
-    if !project::on_path("kubectl") {
+    if processes::find_program("kubectl").is_none() {
         bail!("kubectl not found on PATH: install it (https://kubernetes.io/docs/tasks/tools/)");
     }
     Ok(())
@@ -39,7 +38,7 @@ pub fn require_loader(cluster: &Cluster) -> anyhow::Result<()> {
         Cluster::Minikube(_) => "minikube",
         Cluster::SharedEngine(_) | Cluster::Remote(_) => return Ok(()),
     };
-    if !project::on_path(tool) {
+    if processes::find_program(tool).is_none() {
         bail!(
             "{tool} not found on PATH: it loads the images into the {}",
             cluster.describe()
@@ -50,14 +49,10 @@ pub fn require_loader(cluster: &Cluster) -> anyhow::Result<()> {
 
 /// The cluster answers, is recent enough, and serves every apiVersion the manifests use.
 pub fn check_cluster(kubectl: &Kubectl, docs: &[Document]) -> anyhow::Result<()> {
+    let context = &kubectl.context;
     let version = kubectl
         .output(&["version", "--output=json"])
-        .with_context(|| {
-            format!(
-                "the cluster of context {:?} does not answer",
-                kubectl.context
-            )
-        })?;
+        .with_context(|| format!("the cluster of context {context:?} does not answer"))?;
     let version: Value = serde_json::from_str(&version).context("reading kubectl version")?;
     let minor = version
         .pointer("/serverVersion/minor")
@@ -74,7 +69,7 @@ pub fn check_cluster(kubectl: &Kubectl, docs: &[Document]) -> anyhow::Result<()>
             "the cluster runs Kubernetes {git}; the manifests need 1.{MIN_MINOR} or later (preStop sleep action)"
         );
     }
-    eprintln!("xtask: cluster {:?} runs Kubernetes {git}", kubectl.context);
+    eprintln!("xtask: cluster {context:?} runs Kubernetes {git}");
 
     let served: BTreeSet<String> = kubectl
         .output(&["api-versions"])?

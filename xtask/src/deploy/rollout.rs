@@ -31,22 +31,14 @@ pub fn execute(plan: &Plan, kubectl: &Kubectl) -> anyhow::Result<()> {
     step(3, "waiting for the database");
     for db in &plan.databases {
         let resource = db.resource();
-        if plan::is_cnpg_cluster(db) {
-            kubectl
-                .run(&[
-                    "-n",
-                    ns,
-                    "wait",
-                    "--for=condition=Ready",
-                    &resource,
-                    &timeout,
-                ])
-                .with_context(|| format!("{resource} did not become Ready"))?;
+        let (wait, failed) = if plan::is_cnpg_cluster(db) {
+            (["wait", "--for=condition=Ready"], "did not become Ready")
         } else {
-            kubectl
-                .run(&["-n", ns, "rollout", "status", &resource, &timeout])
-                .with_context(|| format!("{resource} did not finish rolling out"))?;
-        }
+            (["rollout", "status"], "did not finish rolling out")
+        };
+        kubectl
+            .run_in(ns, &[&wait[..], &[&resource, &timeout]].concat())
+            .with_context(|| format!("{resource} {failed}"))?;
     }
 
     step(4, &format!("migrating: Job {}", plan.job.name));
@@ -58,7 +50,7 @@ pub fn execute(plan: &Plan, kubectl: &Kubectl) -> anyhow::Result<()> {
     step(6, "waiting for the rollouts");
     for deployment in &plan.rollouts {
         let resource = deployment.resource();
-        if let Err(e) = kubectl.run(&["-n", ns, "rollout", "status", &resource, &timeout]) {
+        if let Err(e) = kubectl.run_in(ns, &["rollout", "status", &resource, &timeout]) {
             show_pods(kubectl, ns, deployment);
             return Err(e).with_context(|| {
                 format!(
@@ -86,15 +78,10 @@ enum JobState {
 }
 
 fn job_state(kubectl: &Kubectl, ns: &str, name: &str) -> anyhow::Result<JobState> {
-    let json = kubectl.output(&[
-        "-n",
+    let json = kubectl.output_in(
         ns,
-        "get",
-        "job",
-        name,
-        "--ignore-not-found",
-        "--output=json",
-    ])?;
+        &["get", "job", name, "--ignore-not-found", "--output=json"],
+    )?;
     if json.trim().is_empty() {
         return Ok(JobState::Absent);
     }
@@ -155,7 +142,7 @@ fn migrate(plan: &Plan, kubectl: &Kubectl) -> anyhow::Result<()> {
         state => {
             // Failed, or made from another `-dirty` tree under the same name.
             eprintln!("xtask: deleting the earlier Job {name} ({state:?}) to run it again");
-            kubectl.run(&["-n", ns, "delete", "job", name, "--wait=true"])?;
+            kubectl.run_in(ns, &["delete", "job", name, "--wait=true"])?;
             kubectl.apply(&plan.dir.join(plan::MIGRATION_FILE))?;
         }
     }
@@ -203,16 +190,15 @@ fn migrate(plan: &Plan, kubectl: &Kubectl) -> anyhow::Result<()> {
 fn print_logs(kubectl: &Kubectl, ns: &str, job: &str) {
     let selector = format!("batch.kubernetes.io/job-name={job}");
     eprintln!("xtask: logs of Job {job}:");
-    if let Err(e) = kubectl.run(&[
-        "-n",
-        ns,
+    let logs = [
         "logs",
         "--selector",
         &selector,
         "--all-containers",
         "--prefix",
         "--tail=200",
-    ]) {
+    ];
+    if let Err(e) = kubectl.run_in(ns, &logs) {
         eprintln!("xtask: could not read the logs: {e:#}");
     }
 }
@@ -229,16 +215,7 @@ fn show_pods(kubectl: &Kubectl, ns: &str, deployment: &Document) {
         .filter_map(|(k, v)| v.as_str().map(|v| format!("{k}={v}")))
         .collect::<Vec<_>>()
         .join(",");
-    let _ = kubectl.run(&[
-        "-n",
-        ns,
-        "get",
-        "pods",
-        "--selector",
-        &selector,
-        "-o",
-        "wide",
-    ]);
+    let _ = kubectl.run_in(ns, &["get", "pods", "--selector", &selector, "-o", "wide"]);
 }
 
 #[cfg(test)]

@@ -7,7 +7,6 @@ use std::{
     fs,
     io::{Read, Seek, SeekFrom},
     path::{Path, PathBuf},
-    process::Command,
     sync::{
         Arc,
         atomic::{AtomicBool, Ordering},
@@ -17,6 +16,7 @@ use std::{
 
 use anyhow::{Context, bail};
 use local_pg::{LocalPg, Options};
+use xshell::cmd;
 
 use super::output::Output;
 use crate::project;
@@ -69,9 +69,8 @@ impl Database {
 
     pub fn url(&self) -> String {
         match self {
-            Self::External(url) => url.clone(),
+            Self::External(url) | Self::Container { url, .. } => url.clone(),
             Self::Local { pg, .. } => pg.admin_url(),
-            Self::Container { url, .. } => url.clone(),
         }
     }
 
@@ -84,9 +83,12 @@ impl Database {
                 tail_stop.store(true, Ordering::Relaxed);
             }
             Self::Container { engine, name, .. } => {
-                let _ = Command::new(*engine)
-                    .args(["stop", "--time", "10", name])
-                    .output();
+                if let Ok(sh) = project::shell() {
+                    let _ = cmd!(sh, "{engine} stop --time 10 {name}")
+                        .quiet()
+                        .ignore_status()
+                        .output();
+                }
             }
         }
     }
@@ -124,7 +126,7 @@ fn tail(path: PathBuf, stop: Arc<AtomicBool>, out: Output) {
 fn container_engine() -> Option<&'static str> {
     ["docker", "podman"]
         .into_iter()
-        .find(|e| project::on_path(e))
+        .find(|e| processes::find_program(e).is_some())
 }
 
 /// The official image, its data in `dir`, published on loopback only.
@@ -136,7 +138,7 @@ fn start_container(
 ) -> anyhow::Result<Database> {
     let _step = out.step(&format!("starting PostgreSQL in {engine} ({IMAGE})"));
     let data = dir.join("container-data");
-    fs::create_dir_all(&data).with_context(|| format!("creating {}", data.display()))?;
+    project::create_dir(&data)?;
     let password_file = dir.join("container-password");
     let password = match fs::read_to_string(&password_file) {
         Ok(p) => p.trim().to_owned(),
@@ -146,47 +148,34 @@ fn start_container(
             p
         }
     };
-    let port = match port {
-        Some(p) => p,
-        None => std::net::TcpListener::bind("127.0.0.1:0")?
-            .local_addr()?
-            .port(),
-    };
+    let port = port.map_or_else(|| processes::free_port().context("finding a free port"), Ok)?;
     let name = format!("randoms-dev-postgres-{port}");
-    let status = Command::new(engine)
-        .args(["run", "--detach", "--rm", "--name", &name])
-        .args(["--publish", &format!("127.0.0.1:{port}:5432")])
-        .args(["--env", &format!("POSTGRES_PASSWORD={password}")])
-        .args([
-            "--volume",
-            &format!("{}:/var/lib/postgresql/data", data.display()),
-        ])
-        .arg(IMAGE)
-        .status()
-        .with_context(|| format!("running {engine}"))?;
-    if !status.success() {
-        bail!("`{engine} run {IMAGE}` failed ({status})");
-    }
+    let sh = project::shell()?;
+    let publish = format!("127.0.0.1:{port}:5432");
+    let password_env = format!("POSTGRES_PASSWORD={password}");
+    let volume = format!("{}:/var/lib/postgresql/data", data.display());
+    project::check(
+        &format!("`{engine} run {IMAGE}`"),
+        cmd!(sh, "{engine} run --detach --rm --name {name} --publish {publish} --env {password_env} --volume {volume} {IMAGE}")
+            // Not echoed in an error: it holds the password.
+            .secret(),
+    )?;
     let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let ready = Command::new(engine)
-            .args([
-                "exec",
-                &name,
-                "pg_isready",
-                "-q",
-                "-U",
-                "postgres",
-                "-h",
-                "127.0.0.1",
-            ])
-            .status()
-            .is_ok_and(|s| s.success());
-        if ready {
-            break;
-        }
+    let ready = || {
+        cmd!(
+            sh,
+            "{engine} exec {name} pg_isready -q -U postgres -h 127.0.0.1"
+        )
+        .quiet()
+        .run()
+        .is_ok()
+    };
+    while !ready() {
         if Instant::now() > deadline {
-            let _ = Command::new(engine).args(["stop", &name]).output();
+            let _ = cmd!(sh, "{engine} stop {name}")
+                .quiet()
+                .ignore_status()
+                .output();
             bail!(
                 "PostgreSQL in {engine} did not become ready within 60 s (`{engine} logs {name}`)"
             );

@@ -10,14 +10,12 @@ use std::{
     net::TcpListener,
     path::PathBuf,
     process::Command,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::atomic::{AtomicBool, Ordering},
     time::{Duration, Instant},
 };
 
 use anyhow::{Context, bail};
+use xshell::cmd;
 
 use self::{
     database::Database,
@@ -57,17 +55,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let out = Output::new();
     free(args.api_port, "--api-port")?;
     free(args.web_port, "--web-port")?;
-    let stop = Arc::new(AtomicBool::new(false));
-    for signal in [signal_hook::consts::SIGINT, signal_hook::consts::SIGTERM] {
-        signal_hook::flag::register(signal, stop.clone()).context("installing signal handlers")?;
-    }
+    let stop = project::stop_flag()?;
 
-    let root = project::root();
     let dev_dir = project::target_dir().join("dev");
-    let data_dir = args
-        .data_dir
-        .clone()
-        .unwrap_or_else(|| dev_dir.join("postgres"));
+    let data_dir = args.data_dir.unwrap_or_else(|| dev_dir.join("postgres"));
     let dist = dev_dir.join("dist");
 
     let mut db = Database::start(&data_dir, args.db_port, args.reset, &out)?;
@@ -94,11 +85,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     stack.wait_ready(&stop)?;
     stack.banner(started.elapsed());
 
-    let watcher = if args.no_watch {
-        None
-    } else {
-        Some(Watcher::start(&root)?)
-    };
+    let watcher = (!args.no_watch)
+        .then(|| Watcher::start(&project::root()))
+        .transpose()?;
     while !stop.load(Ordering::Relaxed) {
         let changes = match &watcher {
             Some(w) => w.next(Duration::from_millis(200)),
@@ -135,8 +124,7 @@ struct Stack {
 impl Stack {
     fn apply(&mut self, change: Change, stop: &AtomicBool) {
         let started = Instant::now();
-        let result = self.redo(change, stop);
-        match result {
+        match self.redo(change, stop) {
             Ok(true) => self.out.dev(&format!(
                 "{change:?} updated in {:.1} s",
                 started.elapsed().as_secs_f64()
@@ -181,11 +169,19 @@ impl Stack {
     /// Builds the binaries; `false` (with the compiler's errors printed) when they do not
     /// compile, so the caller can keep the running version.
     fn cargo_build(&self, packages: &[&str]) -> anyhow::Result<bool> {
-        let mut cmd = project::cargo(&["build", "--quiet"]);
-        for p in packages {
-            cmd.args(["--package", p]);
-        }
-        let output = cmd.output().context("running cargo build")?;
+        let (sh, cargo) = (project::shell()?, project::cargo_program());
+        // The static server with its live reload (not in release builds and images).
+        let features = packages
+            .contains(&"web-server")
+            .then_some(["--features", project::LIVE_RELOAD])
+            .into_iter()
+            .flatten();
+        let packages = packages.iter().flat_map(|p| ["--package", p]);
+        let output = cmd!(sh, "{cargo} build --quiet {packages...} {features...}")
+            .quiet()
+            .ignore_status()
+            .output()
+            .context("running cargo build")?;
         if output.status.success() {
             return Ok(true);
         }
@@ -226,9 +222,7 @@ impl Stack {
     }
 
     fn start_api(&mut self) -> anyhow::Result<()> {
-        if let Some(mut old) = self.api.take() {
-            old.stop();
-        }
+        self.api = None; // Dropping the old one stops it.
         let web = self.web_port;
         let mut cmd = Self::bin("api");
         cmd.env("API_HOST", "127.0.0.1")
@@ -245,9 +239,7 @@ impl Stack {
     }
 
     fn start_web(&mut self) -> anyhow::Result<()> {
-        if let Some(mut old) = self.web.take() {
-            old.stop();
-        }
+        self.web = None; // Dropping the old one stops it.
         let mut cmd = Self::bin("web-server");
         cmd.env("WEB_HOST", "127.0.0.1")
             .env("WEB_PORT", self.web_port.to_string())
@@ -306,17 +298,11 @@ impl Stack {
     }
 
     fn banner(&self, took: Duration) {
-        let o = &self.out;
+        let (o, api, web) = (&self.out, self.api_port, self.web_port);
         o.dev(&format!("ready in {:.1} s", took.as_secs_f64()));
-        o.dev(&format!("  app:  http://localhost:{}/", self.web_port));
-        o.dev(&format!(
-            "  api:  http://127.0.0.1:{}/randoms",
-            self.api_port
-        ));
-        o.dev(&format!(
-            "  docs: http://127.0.0.1:{}/openapi.json",
-            self.api_port
-        ));
+        o.dev(&format!("  app:  http://localhost:{web}/"));
+        o.dev(&format!("  api:  http://127.0.0.1:{api}/randoms"));
+        o.dev(&format!("  docs: http://127.0.0.1:{api}/openapi.json"));
         o.dev(&format!("  db:   {}", self.db_url));
         o.dev(if self.watching {
             "watching crates/ and web/ for changes; Ctrl-C stops everything"

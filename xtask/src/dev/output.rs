@@ -33,16 +33,11 @@ impl Output {
     /// Prints `line` as coming from `source`.
     pub fn line(&self, source: &str, line: &str) {
         let prefix = format!("{source:>8} |");
-        let prefix = if self.interactive {
-            style_for(source).apply_to(prefix).to_string()
-        } else {
-            prefix
-        };
-        let text = format!("{prefix} {line}");
         if self.interactive {
-            let _ = self.bars.println(text);
+            let prefix = style_for(source).apply_to(prefix);
+            let _ = self.bars.println(format!("{prefix} {line}"));
         } else {
-            println!("{text}");
+            println!("{prefix} {line}");
         }
     }
 

@@ -2,25 +2,21 @@
 //! prefix, and which never outlives us.
 
 use std::{
-    os::unix::process::CommandExt,
-    process::{Child, Command, ExitStatus, Stdio},
-    time::{Duration, Instant},
+    process::{Command, ExitStatus, Stdio},
+    time::Duration,
 };
 
 use anyhow::Context;
-use nix::{
-    sys::signal::{Signal, kill},
-    unistd::Pid,
-};
+use processes::{Process, Signal, Stop};
 
 use super::output::Output;
 
-/// How long a service may drain after SIGTERM before it is killed.
-const GRACE: Duration = Duration::from_secs(10);
+/// SIGTERM, then at most this long to drain before it is killed.
+const STOP: Stop = Stop::leader(Signal::SIGTERM, Duration::from_secs(10));
 
 pub struct Service {
     pub name: &'static str,
-    child: Option<Child>,
+    child: Option<Process>,
     reported_exit: bool,
 }
 
@@ -28,21 +24,14 @@ impl Service {
     pub fn spawn(name: &'static str, mut cmd: Command, out: &Output) -> anyhow::Result<Self> {
         cmd.stdin(Stdio::null())
             .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            // Not in our process group: Ctrl-C reaches us, and we stop services in order.
-            .process_group(0);
-        // SAFETY: prctl is async-signal-safe. If we die without cleaning up (SIGKILL), the
-        // kernel sends the child SIGTERM, so nothing is left behind.
-        unsafe {
-            cmd.pre_exec(|| {
-                nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(std::io::Error::from)
-            });
-        }
-        let mut child = cmd.spawn().with_context(|| format!("starting {name}"))?;
-        if let Some(stdout) = child.stdout.take() {
+            .stderr(Stdio::piped());
+        // Its own process group: Ctrl-C reaches us, and we stop services in order.
+        let mut child =
+            Process::spawn(&mut cmd, STOP).with_context(|| format!("starting {name}"))?;
+        if let Some(stdout) = child.take_stdout() {
             out.stream(name, stdout);
         }
-        if let Some(stderr) = child.stderr.take() {
+        if let Some(stderr) = child.take_stderr() {
             out.stream(name, stderr);
         }
         Ok(Self {
@@ -64,19 +53,9 @@ impl Service {
 
     /// SIGTERM, a bounded wait for the graceful exit, then SIGKILL.
     pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        let _ = kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM);
-        let deadline = Instant::now() + GRACE;
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
+        if let Some(mut child) = self.child.take() {
+            let _ = child.stop();
         }
-        let _ = child.kill();
-        let _ = child.wait();
     }
 }
 

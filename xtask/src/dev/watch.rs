@@ -33,6 +33,8 @@ const WATCHED: &[&str] = &[
     "crates/db",
     "crates/domain",
     "crates/migrator",
+    "crates/settings",
+    "crates/telemetry",
     "web",
 ];
 
@@ -112,8 +114,9 @@ pub fn classify(path: &Path) -> Vec<Change> {
         return Vec::new();
     }
     let under = |dir: &str| path.starts_with(dir);
-    if under("crates/migrator") {
-        // The API checks the schema version the migrator embeds.
+    if under("crates/migrator") || under("crates/settings") || under("crates/telemetry") {
+        // The API checks the schema version the migrator embeds; settings and logging are
+        // both binaries'.
         vec![Change::Migrations, Change::Api]
     } else if under("crates/domain") {
         vec![Change::Api, Change::Web]
@@ -135,6 +138,10 @@ mod tests {
         let c = |p: &str| classify(Path::new(p));
         assert_eq!(c("crates/api/src/routes/randoms.rs"), [Change::Api]);
         assert_eq!(c("crates/db/src/pool.rs"), [Change::Api]);
+        assert_eq!(
+            c("crates/settings/src/layered.rs"),
+            [Change::Migrations, Change::Api]
+        );
         assert_eq!(c("crates/domain/src/random.rs"), [Change::Api, Change::Web]);
         assert_eq!(c("web/src/app.rs"), [Change::Web]);
         assert_eq!(c("web/style.css"), [Change::Web]);

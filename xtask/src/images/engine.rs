@@ -1,11 +1,9 @@
 //! docker or podman: finding one, building with it, pushing with it.
 
-use std::{
-    path::PathBuf,
-    process::{Command, Stdio},
-};
+use std::path::PathBuf;
 
 use anyhow::{Context, bail};
+use xshell::cmd;
 
 use crate::project;
 
@@ -22,7 +20,7 @@ pub struct BuildSpec<'a> {
     /// Replaces the Dockerfile's `dist` stage (host-built contents), or None to compile.
     pub dist: Option<PathBuf>,
     pub tags: &'a [String],
-    pub build_args: Vec<(&'static str, String)>,
+    pub build_args: &'a [(&'static str, String)],
 }
 
 impl Engine {
@@ -45,11 +43,13 @@ impl Engine {
     /// This engine, if it is installed and answers.
     pub fn check(self) -> anyhow::Result<Self> {
         let program = self.program();
-        if !project::on_path(program) {
+        if processes::find_program(program).is_none() {
             bail!("--engine {program}: {program} is not on PATH");
         }
-        let out = Command::new(program)
-            .args(["version"])
+        let sh = project::shell()?;
+        let out = cmd!(sh, "{program} version")
+            .quiet()
+            .ignore_status()
             .output()
             .with_context(|| format!("running {program} version"))?;
         if !out.status.success() {
@@ -62,48 +62,50 @@ impl Engine {
     }
 
     pub fn build(self, spec: &BuildSpec<'_>) -> anyhow::Result<()> {
-        let mut cmd = Command::new(self.program());
-        cmd.arg("build").arg("--file").arg(&spec.dockerfile);
+        let sh = project::shell()?;
+        let (program, dockerfile) = (self.program(), &spec.dockerfile);
+        let mut build = cmd!(sh, "{program} build --file {dockerfile}");
         if let Some(dist) = &spec.dist {
-            cmd.arg("--build-context")
+            build = build
+                .arg("--build-context")
                 .arg(format!("dist={}", dist.display()));
         }
-        for (name, value) in &spec.build_args {
-            cmd.arg("--build-arg").arg(format!("{name}={value}"));
+        for (name, value) in spec.build_args {
+            build = build.arg("--build-arg").arg(format!("{name}={value}"));
         }
         for tag in spec.tags {
-            cmd.arg("--tag").arg(tag);
+            build = build.arg("--tag").arg(tag);
         }
-        cmd.arg(project::root());
-        project::run(&format!("{} build {}", self.program(), spec.tags[0]), cmd)
+        let build = build.arg(project::root());
+        project::run(&format!("{program} build {}", spec.tags[0]), build)
     }
 
     /// Pushes `reference` and returns the digest the registry gave it (`sha256:…`).
     pub fn push(self, reference: &str) -> anyhow::Result<String> {
         let program = self.program();
         eprintln!("xtask: {program} push {reference}");
-        let mut cmd = Command::new(program);
-        cmd.arg("push");
-        let digest_file = tempfile_path("digest");
-        match self {
-            Engine::Podman => {
-                if is_loopback(reference) {
-                    cmd.arg("--tls-verify=false");
-                }
-                cmd.arg("--digestfile").arg(&digest_file);
+        let sh = project::shell()?;
+        let mut push = cmd!(sh, "{program} push");
+        let digest_file = std::env::temp_dir().join(format!(
+            "xtask-digest-{}-{}",
+            std::process::id(),
+            rand::random::<u64>()
+        ));
+        // docker treats 127.0.0.0/8 registries as insecure already.
+        if self == Engine::Podman {
+            if is_loopback(reference) {
+                push = push.arg("--tls-verify=false");
             }
-            // docker treats 127.0.0.0/8 registries as insecure already.
-            Engine::Docker => {}
+            push = push.arg("--digestfile").arg(&digest_file);
         }
-        let out = cmd
+        // Its progress (stderr) is shown as it comes; docker prints the digest on stdout.
+        let stdout = push
             .arg(reference)
-            .stderr(Stdio::inherit())
-            .output()
-            .with_context(|| format!("running {program} push"))?;
-        let stdout = String::from_utf8_lossy(&out.stdout);
-        eprint!("{stdout}");
-        if !out.status.success() {
-            bail!("{program} push {reference} failed ({})", out.status);
+            .quiet()
+            .read()
+            .map_err(|e| anyhow::anyhow!("{program} push {reference} failed ({e})"))?;
+        if !stdout.is_empty() {
+            eprintln!("{stdout}");
         }
         let digest = match self {
             Engine::Podman => {
@@ -129,18 +131,22 @@ impl Engine {
 
 /// A tag as registries accept it.
 pub fn check_tag(tag: &str) -> anyhow::Result<String> {
-    let valid = !tag.is_empty()
-        && tag.len() <= 128
-        && !tag.starts_with(['.', '-'])
-        && tag
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if !valid {
+    if !is_tag(tag) {
         bail!(
             "--tag {tag:?}: a tag is 1–128 letters, digits, `_`, `.` or `-`, not starting with `.` or `-`"
         );
     }
     Ok(tag.to_owned())
+}
+
+/// Docker's rule for tags: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
+pub fn is_tag(tag: &str) -> bool {
+    !tag.is_empty()
+        && tag.len() <= 128
+        && !tag.starts_with(['.', '-'])
+        && tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
 /// Whether the reference's registry is on this machine (plain HTTP is fine there).
@@ -151,14 +157,6 @@ pub fn is_loopback(reference: &str) -> bool {
         .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
         .map_or(host, |(host, _)| host);
     host == "localhost" || host.starts_with("127.") || host == "[::1]"
-}
-
-fn tempfile_path(what: &str) -> PathBuf {
-    std::env::temp_dir().join(format!(
-        "xtask-{what}-{}-{}",
-        std::process::id(),
-        rand::random::<u64>()
-    ))
 }
 
 fn last_line(bytes: &[u8]) -> String {

@@ -4,6 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
+use xshell::cmd;
 
 use crate::{project, toolchain, web};
 
@@ -31,7 +32,9 @@ impl Toolchain {
             return Err(format!("there is no musl setup here for {arch}"));
         }
         let cross = format!("{arch}-linux-musl-gcc");
-        if !project::on_path(&cross) && !project::on_path("musl-gcc") {
+        if processes::find_program(&cross).is_none()
+            && processes::find_program("musl-gcc").is_none()
+        {
             return Err(format!(
                 "neither musl-gcc nor {cross} is on PATH (Debian: apt-get install musl-tools)"
             ));
@@ -53,13 +56,17 @@ const BINARIES: [(&str, &str); 3] = [
 pub fn stage_all(toolchain: &Toolchain) -> anyhow::Result<PathBuf> {
     let target = toolchain.target.as_str();
     toolchain::ensure_target(target)?;
-    let mut cargo = project::cargo(&["build", "--release", "--locked", "--target", target]);
-    for (_, binary) in BINARIES {
-        cargo.args(["--package", binary, "--bin", binary]);
-    }
+    let sh = project::shell()?;
+    let cargo = project::cargo_program();
+    let binaries = BINARIES
+        .iter()
+        .flat_map(|(_, binary)| ["--package", binary, "--bin", binary]);
     project::run(
         &format!("cargo build --release --target {target} (static binaries)"),
-        cargo,
+        cmd!(
+            sh,
+            "{cargo} build --release --locked --target {target} {binaries...}"
+        ),
     )?;
 
     let ca_bundle = CA_BUNDLES
@@ -92,7 +99,7 @@ pub fn stage_all(toolchain: &Toolchain) -> anyhow::Result<PathBuf> {
 
 fn copy(from: &Path, to: &Path) -> anyhow::Result<()> {
     if let Some(dir) = to.parent() {
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        project::create_dir(dir)?;
     }
     std::fs::copy(from, to)
         .with_context(|| format!("copying {} to {}", from.display(), to.display()))?;

@@ -14,7 +14,7 @@ mod registry;
 use std::path::PathBuf;
 
 use anyhow::Context;
-pub use engine::Engine;
+pub use engine::{Engine, is_tag};
 
 use crate::{git, project};
 
@@ -24,8 +24,9 @@ pub const COMPONENTS: [&str; 3] = ["api", "migrator", "web"];
 /// Image names are `PREFIX/<component>`; podman's name for images that live only here.
 pub const DEFAULT_REGISTRY: &str = "localhost/randoms";
 
-#[derive(clap::Args)]
-pub struct Args {
+// What to build: the flags of `cargo xtask images`, and what `deploy` asks for.
+#[derive(Clone, Debug, clap::Args)]
+pub struct Request {
     /// docker or podman (default: whichever answers, podman first).
     #[arg(long, value_enum)]
     pub engine: Option<Engine>,
@@ -40,20 +41,6 @@ pub struct Args {
     pub tag: Option<String>,
     /// Compile inside the image build (the Dockerfiles' own stages) instead of on the host.
     #[arg(long)]
-    pub in_container: bool,
-}
-
-/// What to build.
-#[derive(Clone, Debug)]
-pub struct Request {
-    /// None: detect.
-    pub engine: Option<Engine>,
-    /// Image name prefix, e.g. `ghcr.io/acme/randoms` or `127.0.0.1:5000/randoms`.
-    pub registry: String,
-    /// None: the short git commit, with `-dirty` when the work tree has changes.
-    pub tag: Option<String>,
-    pub push: bool,
-    /// Compile in the container even when the host could.
     pub in_container: bool,
 }
 
@@ -78,14 +65,8 @@ pub struct Outcome {
     pub images: Vec<Built>,
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
-    let outcome = build(&Request {
-        engine: args.engine,
-        registry: args.registry,
-        tag: args.tag,
-        push: args.push,
-        in_container: args.in_container,
-    })?;
+pub fn run(request: Request) -> anyhow::Result<()> {
+    let outcome = build(&request)?;
     eprintln!(
         "xtask: images: built with {}, tagged {} and {}-{}",
         outcome.engine.program(),
@@ -128,20 +109,20 @@ pub fn build(request: &Request) -> anyhow::Result<Outcome> {
     if registry.is_empty() {
         anyhow::bail!("--registry: empty image name prefix");
     }
-    let engine = match request.engine {
-        Some(engine) => engine.check()?,
-        None => Engine::detect()?,
-    };
-    let tag = match &request.tag {
-        Some(tag) => engine::check_tag(tag)?,
-        None => default_tag()?,
-    };
-    let labels = Labels {
-        version: env!("CARGO_PKG_VERSION").to_owned(),
-        revision: git::revision().unwrap_or_else(|_| "unknown".to_owned()),
-        created: chrono_now(),
-        source: env!("CARGO_PKG_REPOSITORY").to_owned(),
-    };
+    let engine = request.engine.map_or_else(Engine::detect, Engine::check)?;
+    let tag = request
+        .tag
+        .as_deref()
+        .map_or_else(default_tag, engine::check_tag)?;
+    // The OCI labels' values, passed to every Dockerfile as build arguments.
+    let revision = git::revision().unwrap_or_else(|_| "unknown".to_owned());
+    let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let build_args = [
+        ("VERSION", env!("CARGO_PKG_VERSION").to_owned()),
+        ("REVISION", revision),
+        ("CREATED", created),
+        ("SOURCE", env!("CARGO_PKG_REPOSITORY").to_owned()),
+    ];
 
     // The directory per component that replaces the Dockerfiles' `dist` stage, or None to
     // let them compile.
@@ -167,7 +148,7 @@ pub fn build(request: &Request) -> anyhow::Result<Outcome> {
             dockerfile: project::root().join(format!("docker/{component}.Dockerfile")),
             dist: dist.as_ref().map(|d| d.join(component)),
             tags: &tags,
-            build_args: labels.build_args(),
+            build_args: &build_args,
         })?;
         let (digest, pushed_bytes) = if request.push {
             let mut digest = None;
@@ -192,28 +173,4 @@ pub fn build(request: &Request) -> anyhow::Result<Outcome> {
         tag,
         images,
     })
-}
-
-/// The OCI labels' values, passed to every Dockerfile as build arguments.
-struct Labels {
-    version: String,
-    revision: String,
-    created: String,
-    source: String,
-}
-
-impl Labels {
-    fn build_args(&self) -> Vec<(&'static str, String)> {
-        vec![
-            ("VERSION", self.version.clone()),
-            ("REVISION", self.revision.clone()),
-            ("CREATED", self.created.clone()),
-            ("SOURCE", self.source.clone()),
-        ]
-    }
-}
-
-/// RFC 3339, UTC, seconds.
-fn chrono_now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }

@@ -1,6 +1,6 @@
 //! What a registry holds: the size of a pushed image as it is stored (compressed layers).
 
-use std::process::Command;
+use xshell::cmd;
 
 use super::{Engine, engine::is_loopback};
 use crate::project;
@@ -9,37 +9,29 @@ use crate::project;
 /// (`name@sha256:…`), read with skopeo when present, else the engine; None (with a note)
 /// when neither can tell.
 pub fn pushed_size(engine: Engine, reference: &str) -> Option<u64> {
-    let insecure = is_loopback(reference);
-    let mut cmd = if project::on_path("skopeo") {
-        let mut cmd = Command::new("skopeo");
-        cmd.args(["inspect", "--raw"]);
-        if insecure {
-            cmd.arg("--tls-verify=false");
-        }
-        cmd.arg(format!("docker://{reference}"));
-        cmd
-    } else {
-        let mut cmd = Command::new(engine.program());
-        cmd.args(["manifest", "inspect"]);
-        if insecure {
-            cmd.arg(match engine {
-                Engine::Podman => "--tls-verify=false",
-                Engine::Docker => "--insecure",
-            });
-        }
-        cmd.arg(reference);
-        cmd
-    };
-    let size = cmd
-        .output()
-        .ok()
-        .filter(|out| out.status.success())
-        .and_then(|out| serde_json::from_slice::<serde_json::Value>(&out.stdout).ok())
-        .and_then(|manifest| manifest_size(&manifest));
+    let size = pushed_manifest(engine, reference).and_then(|m| manifest_size(&m));
     if size.is_none() {
         eprintln!("xtask: images: could not read the pushed size of {reference}");
     }
     size
+}
+
+fn pushed_manifest(engine: Engine, reference: &str) -> Option<serde_json::Value> {
+    let sh = project::shell().ok()?;
+    let insecure = is_loopback(reference);
+    let inspect = if processes::find_program("skopeo").is_some() {
+        let tls = insecure.then_some("--tls-verify=false");
+        let image = format!("docker://{reference}");
+        cmd!(sh, "skopeo inspect --raw {tls...} {image}")
+    } else {
+        let program = engine.program();
+        let tls = insecure.then_some(match engine {
+            Engine::Podman => "--tls-verify=false",
+            Engine::Docker => "--insecure",
+        });
+        cmd!(sh, "{program} manifest inspect {tls...} {reference}")
+    };
+    serde_json::from_str(&inspect.quiet().ignore_stderr().read().ok()?).ok()
 }
 
 fn manifest_size(manifest: &serde_json::Value) -> Option<u64> {

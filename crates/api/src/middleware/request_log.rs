@@ -36,7 +36,7 @@ pub async fn request_log(
         Ok(res) => res.status(),
         Err(e) => e.as_response_error().status_code(),
     };
-    if let Some(log) = crate::telemetry::access_log() {
+    if let Some(log) = crate::access_log::get() {
         log.record(&Entry {
             request_id: request_id.to_str().ok(),
             method: method.as_str(),

@@ -310,24 +310,9 @@ impl Drop for DedicatedPg {
     }
 }
 
-/// Processes whose parent is `parent`, from `/proc/<pid>/stat` (field 4, after the command,
-/// which may hold spaces).
+/// Processes whose parent is `parent`.
 pub fn children_of(parent: u32) -> Vec<u32> {
-    std::fs::read_dir("/proc")
-        .expect("list /proc")
-        .filter_map(|entry| {
-            let pid: u32 = entry.ok()?.file_name().to_str()?.parse().ok()?;
-            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-            let ppid: u32 = stat
-                .rsplit_once(')')?
-                .1
-                .split_whitespace()
-                .nth(1)?
-                .parse()
-                .ok()?;
-            (ppid == parent).then_some(pid)
-        })
-        .collect()
+    processes::memory::children(parent).expect("list processes")
 }
 
 /// The pid of our child process listening on `port` on loopback, found through
@@ -346,12 +331,8 @@ pub fn pid_listening_on(port: u16) -> u32 {
         })
         .unwrap_or_else(|| panic!("nothing listens on port {port}"));
     let socket = format!("socket:[{inode}]");
-    let me = std::process::id();
-    std::fs::read_dir("/proc")
-        .expect("read /proc")
-        .flatten()
-        .filter_map(|e| e.file_name().to_str()?.parse::<u32>().ok())
-        .filter(|pid| parent_of(*pid) == Some(me))
+    children_of(std::process::id())
+        .into_iter()
         .find(|pid| {
             std::fs::read_dir(format!("/proc/{pid}/fd"))
                 .into_iter()
@@ -364,30 +345,16 @@ pub fn pid_listening_on(port: u16) -> u32 {
         .unwrap_or_else(|| panic!("no child of ours listens on port {port}"))
 }
 
-fn parent_of(pid: u32) -> Option<u32> {
-    status_field(pid, "PPid:")?.parse().ok()
-}
-
-/// Resident memory of `pid` in KiB (`VmRSS`), `None` once it has exited.
+/// Resident memory of `pid` in KiB, `None` once it has exited.
 pub fn rss_kib(pid: u32) -> Option<u64> {
-    status_field(pid, "VmRSS:")?
-        .trim_end_matches("kB")
-        .trim()
-        .parse()
-        .ok()
+    processes::memory::rss(pid).ok().flatten().map(|b| b / 1024)
 }
 
 /// The most resident memory `pid` has had, in KiB (`VmHWM`): what a cgroup limit meets.
 pub fn peak_rss_kib(pid: u32) -> u64 {
-    status_field(pid, "VmHWM:")
-        .and_then(|v| v.trim_end_matches("kB").trim().parse().ok())
-        .unwrap_or_else(|| panic!("no VmHWM for process {pid}: has it exited?"))
-}
-
-fn status_field(pid: u32, name: &str) -> Option<String> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    status
-        .lines()
-        .find_map(|l| l.strip_prefix(name))
-        .map(|v| v.trim().to_owned())
+    processes::memory::peak_rss(pid)
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| panic!("no peak RSS for process {pid}: has it exited?"))
+        / 1024
 }

@@ -124,7 +124,7 @@ impl TestApi {
 pub fn api_command() -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_api"));
     for var in api::configuration::VARIABLES {
-        cmd.env_remove(var);
+        cmd.env_remove(var.name);
     }
     cmd.env("API_HOST", "127.0.0.1")
         .env("API_PORT", "0")

@@ -2,7 +2,6 @@ use std::{
     io::{Read, Write},
     net::{SocketAddr, TcpStream},
     path::{Path, PathBuf},
-    process::{Command, ExitStatus},
     sync::{
         Arc,
         atomic::{AtomicUsize, Ordering},
@@ -11,13 +10,12 @@ use std::{
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
-use nix::sys::signal::Signal;
-use serde_json::Value;
-use test_support::Running;
 use web_server::{
     app::App,
     config::{ApiBaseUrl, LogFormat, Settings},
 };
+
+pub use crate::process::{TestBinary, open_sockets, peak_rss_kib, rss_kib, run_to_exit};
 
 /// Bounds every socket read, so a hang fails the test instead of stalling it.
 pub const IO_TIMEOUT: Duration = Duration::from_secs(10);
@@ -202,7 +200,7 @@ impl TestServer {
     }
 
     /// With the dev live-reload channel on, as `WEB_DEV_RELOAD=1` turns it on.
-    #[cfg(debug_assertions)]
+    #[cfg(feature = "live-reload")]
     pub fn start_live_reload() -> Self {
         Self::start_with(|app| app.with_live_reload(web_server::live_reload::LiveReload::new()))
     }
@@ -338,80 +336,4 @@ fn parse(reply: &[u8]) -> RawResponse {
         headers,
         body: reply[split + 4..].to_vec(),
     }
-}
-
-/// The `web-server` binary, running until dropped.
-pub struct TestBinary {
-    process: Running,
-    pub addr: SocketAddr,
-}
-
-impl TestBinary {
-    /// Starts the binary on a free port with `env` on top of [`command`]'s and waits
-    /// until it listens.
-    pub fn spawn(env: &[(&str, &str)]) -> Self {
-        let (process, addr) = Running::spawn_server(command(env));
-        Self { process, addr }
-    }
-
-    /// Its process id, for `/proc`.
-    pub fn pid(&self) -> u32 {
-        self.process.pid()
-    }
-
-    pub fn signal(&self, signal: Signal) {
-        self.process.signal(signal);
-    }
-
-    pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
-        self.process.wait_exit(limit)
-    }
-
-    pub fn log_events(&self) -> Vec<Value> {
-        self.process.log_events()
-    }
-
-    /// Everything it wrote so far, stdout then stderr.
-    pub fn logs(&self) -> String {
-        self.process.logs()
-    }
-}
-
-/// The binary with a clean, JSON-logging configuration on a free loopback port.
-pub fn command(env: &[(&str, &str)]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_web-server"));
-    for var in web_server::config::VARIABLES {
-        cmd.env_remove(var);
-    }
-    cmd.env("WEB_HOST", "127.0.0.1")
-        .env("WEB_PORT", "0")
-        .env("LOG_FORMAT", "json")
-        .env("RUST_LOG", "info")
-        .envs(env.iter().copied());
-    cmd
-}
-
-/// Runs the binary to completion, for configuration errors: (status, stderr).
-pub fn run_to_exit(env: &[(&str, &str)]) -> (ExitStatus, String) {
-    test_support::run_to_exit(command(env), Duration::from_secs(20))
-}
-
-/// A number from `/proc/<pid>/status` (`VmHWM:`, the peak resident size, is in KiB); `None`
-/// once the process has exited.
-pub fn proc_status(pid: u32, field: &str) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find_map(|l| l.strip_prefix(field))?;
-    line.split_whitespace().next()?.parse().ok()
-}
-
-/// How many sockets `pid` has open, listening ones included.
-pub fn open_sockets(pid: u32) -> usize {
-    std::fs::read_dir(format!("/proc/{pid}/fd"))
-        .expect("read the binary's descriptors")
-        .flatten()
-        .filter(|fd| {
-            std::fs::read_link(fd.path())
-                .is_ok_and(|target| target.to_string_lossy().starts_with("socket:"))
-        })
-        .count()
 }

@@ -15,8 +15,8 @@ use std::{
 };
 
 use crate::helpers::{
-    INDEX_MARKER, IO_TIMEOUT, JS, Site, TestBinary, TestServer, gunzip, open_sockets, proc_status,
-    raw, read_response, request, unbrotli,
+    INDEX_MARKER, IO_TIMEOUT, JS, Site, TestBinary, TestServer, gunzip, open_sockets, peak_rss_kib,
+    raw, read_response, request, rss_kib, unbrotli,
 };
 
 /// How a request from the corpus may be answered.
@@ -606,7 +606,7 @@ fn past_the_connection_cap_clients_wait_in_the_queue_and_peak_memory_stays_bound
     let server = TestBinary::spawn(&[("WEB_ROOT", &root), ("WEB_MAX_CONNECTIONS", &cap)]);
     let pid = server.pid();
     assert_eq!(request(server.addr, "GET", "/", &[]).status, 200);
-    let rss_before = proc_status(pid, "VmRSS:").expect("running");
+    let rss_before = rss_kib(pid).expect("running");
     // Listeners, and the runtime's own (signal handling).
     let idle_sockets = open_sockets(pid);
 
@@ -695,7 +695,7 @@ fn past_the_connection_cap_clients_wait_in_the_queue_and_peak_memory_stays_bound
         }
     }
 
-    let peak = proc_status(pid, "VmHWM:").expect("running");
+    let peak = peak_rss_kib(pid).expect("running");
     let grown = peak.saturating_sub(rss_before);
     let workers = web_server::workers::count() as u64;
     let bound = CAP as u64 * PER_CONNECTION_KIB + SLACK_KIB + workers * SLACK_PER_WORKER_KIB;

@@ -1,4 +1,6 @@
-//! The dev live-reload channel: on with `WEB_DEV_RELOAD=1` in a debug build, absent otherwise.
+//! The dev live-reload channel: on with `WEB_DEV_RELOAD=1` in a build with the `live-reload`
+//! feature (`cargo test --features web-server/live-reload`, as `cargo xtask test` runs),
+//! absent otherwise.
 
 use crate::helpers::{INDEX_MARKER, RawResponse, Site, TestBinary, TestServer, request};
 
@@ -76,7 +78,7 @@ fn off_in_the_binary_when_unset_or_0() {
     }
 }
 
-#[cfg(debug_assertions)]
+#[cfg(feature = "live-reload")]
 mod on {
     use std::net::SocketAddr;
 
@@ -231,10 +233,11 @@ mod on {
     }
 }
 
-/// A release build has no live reload: the variable, even a bad value, is ignored.
-#[cfg(not(debug_assertions))]
+/// A build without the feature (a release build, an image) has no live reload: the
+/// variable, even a bad value, is ignored.
+#[cfg(not(feature = "live-reload"))]
 #[test]
-fn a_release_build_ignores_web_dev_reload() {
+fn a_build_without_the_feature_ignores_web_dev_reload() {
     for value in ["1", "maybe"] {
         let site = Site::new();
         let root = site.root().display().to_string();

@@ -7,5 +7,6 @@ mod helpers;
 mod hostile;
 mod live_reload;
 mod negotiation;
+mod process;
 mod serving;
 mod traversal;

@@ -1,17 +1,21 @@
-//! `cargo xtask bench`: our servers measured against the tools they replace, on this
-//! machine, with the numbers and the targets in `target/bench/`. Targets are reported, never
-//! enforced: the numbers depend on the machine. Method and latest results:
-//! docs/performance.md.
+//! `cargo xtask bench` (which runs this binary): our servers measured against the tools
+//! they replace, on this machine, with the numbers and the targets in `target/bench/`.
+//! Targets are reported, never enforced: the numbers depend on the machine. Method and
+//! latest results: docs/performance.md.
 //!
 //! Each comparison is a module that builds what it measures and returns an outcome that
-//! renders as Markdown and JSON; `report` and `process` hold what they share.
+//! renders as Markdown and JSON; `report` and `process` hold what they share. What is
+//! measured is built through the project's own commands (`cargo build`, `cargo xtask web`,
+//! `cargo xtask images`), as a user would build it (`project`).
 
 mod api;
+mod bundle;
 mod http;
 mod images;
 mod nginx;
 mod pgbench;
 mod process;
+mod project;
 mod report;
 mod static_server;
 mod wrk;
@@ -25,23 +29,29 @@ use std::{
 };
 
 use anyhow::{Context, bail};
+use clap::Parser;
 use serde_json::{Value, json};
 
-use crate::project;
-
-#[derive(clap::Args)]
-pub struct Args {
+#[derive(Parser)]
+#[command(
+    name = "cargo xtask bench",
+    bin_name = "cargo xtask bench",
+    about = "Our servers measured against the tools they replace (web-server vs nginx, \
+             the API vs pgbench, image sizes), in target/bench/.",
+    version
+)]
+struct Args {
     /// Short loads (3 s instead of 10 s): to see that it works, not numbers to publish.
     #[arg(long)]
-    pub quick: bool,
+    quick: bool,
     /// Run only these comparisons (default: all).
     #[arg(long, value_enum, value_delimiter = ',')]
-    pub only: Vec<Comparison>,
+    only: Vec<Comparison>,
 }
 
 /// One comparison, and the name of its report in `target/bench/`.
 #[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
-pub enum Comparison {
+enum Comparison {
     /// The API against pgbench; its memory and start time.
     Api,
     /// The static server against nginx; the SPA's first load.
@@ -88,7 +98,15 @@ impl Settings {
     }
 }
 
-pub fn run(args: Args) -> anyhow::Result<()> {
+fn main() {
+    let args = Args::parse();
+    if let Err(e) = run(args) {
+        eprintln!("bench: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
     let settings = Settings::new(args.quick)?;
     let wanted = |c| args.only.is_empty() || args.only.contains(&c);
     let mut tools = vec![("wrk", "wrk")];
@@ -141,9 +159,9 @@ fn save(
     json["date"] = date.into();
     json["machine"] = machine;
     println!("{markdown}");
-    let dir = project::target_dir().join("bench");
+    let dir = project::target_dir()?.join("bench");
     let [md, js] = report::save(&dir, stem, &markdown, &json)?;
-    eprintln!("xtask: bench: wrote {} and {}", md.display(), js.display());
+    eprintln!("bench: wrote {} and {}", md.display(), js.display());
     Ok(())
 }
 
@@ -151,7 +169,7 @@ fn save(
 fn require(tools: &[(&str, &str)]) -> anyhow::Result<()> {
     let missing: Vec<_> = tools
         .iter()
-        .filter(|(program, _)| !project::on_path(program))
+        .filter(|(program, _)| processes::find_program(program).is_none())
         .collect();
     if missing.is_empty() {
         return Ok(());

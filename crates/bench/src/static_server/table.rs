@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::{Measured, Outcome, Row};
-use crate::bench::{
+use crate::{
     Settings, nginx,
     report::{self, Verdict},
 };
@@ -204,7 +204,7 @@ impl Measured {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bench::{static_server::Scenario, wrk};
+    use crate::{static_server::Scenario, wrk};
 
     fn measured(fixture: &str, peak_rss: u64) -> Measured {
         Measured {

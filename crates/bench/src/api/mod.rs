@@ -10,15 +10,14 @@ use std::{
 
 use anyhow::{Context, bail};
 use local_pg::{Binaries, LocalPg};
-use serde_json::{Value, json};
 
-use super::{
+use crate::{
     Settings, http, pgbench,
-    process::{self, Server, TempDir},
-    report::{self, Verdict},
-    wrk,
+    process::{self, Server},
+    project, report, wrk,
 };
-use crate::project;
+
+mod table;
 
 /// Clients on both sides: HTTP connections for wrk, database connections for pgbench and in
 /// the API's pool.
@@ -74,7 +73,7 @@ pub struct Outcome {
 }
 
 struct Lab {
-    tmp: TempDir,
+    tmp: tempfile::TempDir,
     api: PathBuf,
     url: String,
     pgbench: PathBuf,
@@ -83,7 +82,7 @@ struct Lab {
 pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
     project::run(
         "building the API and the migrator (release)",
-        project::cargo(&[
+        project::cargo([
             "build",
             "--release",
             "--locked",
@@ -91,9 +90,9 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
             "api",
             "--package",
             "migrator",
-        ]),
+        ])?,
     )?;
-    let release = project::target_dir().join("release");
+    let release = project::target_dir()?.join("release");
     let bins = Binaries::find().context("finding PostgreSQL's programs")?;
     let pg = LocalPg::ephemeral().context("starting PostgreSQL")?;
     let url = pg.url_for("postgres");
@@ -108,7 +107,7 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
         );
     }
     let lab = Lab {
-        tmp: TempDir::new("xtask-bench-api")?,
+        tmp: process::temp_dir("bench-api")?,
         api: release.join("api"),
         url,
         pgbench: bins.path("pgbench"),
@@ -140,7 +139,7 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
         verify(&url, scenario)?;
         let script = (scenario.method == "POST").then_some(post_script.as_path());
         let mut measure_api = |settings: &Settings| -> anyhow::Result<wrk::Stats> {
-            eprintln!("xtask: bench: {} on the API", scenario.name);
+            eprintln!("bench: {} on the API", scenario.name);
             let warm = wrk::Load {
                 duration: settings.warmup,
                 ..load
@@ -151,20 +150,20 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
             settings.check_interrupted()?;
             api.check_running().context("the API died under load")?;
             eprintln!(
-                "xtask: bench:   {} req/s, p99 {}",
+                "bench:   {} req/s, p99 {}",
                 report::rate(stats.requests_per_sec),
                 report::millis(stats.latency_p99)
             );
             Ok(stats)
         };
         let measure_pgbench = |settings: &Settings| -> anyhow::Result<pgbench::Stats> {
-            eprintln!("xtask: bench: {} with pgbench", scenario.name);
+            eprintln!("bench: {} with pgbench", scenario.name);
             pgbench_run(scenario.sql, settings.warmup).run("warm-up")?;
             settings.check_interrupted()?;
             let stats = pgbench_run(scenario.sql, settings.load.duration).run("load")?;
             settings.check_interrupted()?;
             eprintln!(
-                "xtask: bench:   {} tx/s, p99 {}",
+                "bench:   {} tx/s, p99 {}",
                 report::rate(stats.tps),
                 report::millis(stats.latency_p99)
             );
@@ -196,7 +195,7 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
         wait_ready(&mut api, &format!("http://127.0.0.1:{port}"))?;
         starts.push(started.elapsed());
     }
-    eprintln!("xtask: bench: start to ready: {:?}", starts);
+    eprintln!("bench: start to ready: {:?}", starts);
 
     Ok(Outcome {
         rows,
@@ -274,134 +273,4 @@ fn postgres_version(bins: &Binaries) -> String {
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_owned())
         .unwrap_or_default()
-}
-
-fn median(values: &[Duration]) -> Duration {
-    let mut sorted = values.to_vec();
-    sorted.sort();
-    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
-}
-
-impl Row {
-    fn ratio(&self) -> f64 {
-        self.api.requests_per_sec / self.pgbench.tps.max(f64::MIN_POSITIVE)
-    }
-
-    fn verdict(&self) -> Verdict {
-        if self.api.errors() > 0 || self.pgbench.failed > 0 {
-            Verdict::Invalid
-        } else {
-            Verdict::from_bool(self.ratio() >= RATIO_TARGET)
-        }
-    }
-}
-
-impl Outcome {
-    pub fn markdown(&self, settings: &Settings, date: &str) -> String {
-        let rows: Vec<Vec<String>> = self
-            .rows
-            .iter()
-            .map(|r| {
-                vec![
-                    r.scenario.name.to_owned(),
-                    report::rate(r.api.requests_per_sec),
-                    report::rate(r.pgbench.tps),
-                    format!("{:.2}× {}", r.ratio(), r.verdict().label()),
-                    report::millis(r.api.latency_p50),
-                    report::millis(r.api.latency_p99),
-                    report::millis(r.pgbench.latency_p50),
-                    report::millis(r.pgbench.latency_p99),
-                ]
-            })
-            .collect();
-        let mut out = report::table(
-            &[
-                "scenario",
-                "API req/s",
-                "pgbench tx/s",
-                &format!("ratio (target ≥ {RATIO_TARGET}×)"),
-                "API p50",
-                "API p99",
-                "pgbench p50",
-                "pgbench p99",
-            ],
-            &rows,
-        );
-        let start = median(&self.starts);
-        out.push_str(&format!(
-            "\nAPI peak RSS under this load: {} (target ≤ {}): {}\n\
-             API start to `/ready` 200, database up: median {} of {} starts (target < {}): {}\n",
-            report::mib(self.peak_rss),
-            report::mib(RSS_TARGET),
-            Verdict::from_bool(self.peak_rss <= RSS_TARGET).label(),
-            report::millis(start),
-            self.starts.len(),
-            report::millis(START_TARGET),
-            Verdict::from_bool(start < START_TARGET).label(),
-        ));
-        out.push_str(&format!(
-            "\nMeasured {date}: the API (release, pool of {CONNECTIONS}, JSON access log on) under \
-             `{}` after a {} s warm-up, against `{}` running the same statement on the same \
-             server ({}, started by local-pg with fsync off, so neither side waits for the disk), \
-             one after the other, on {} cores shared by everything.{}\n",
-            self.wrk,
-            settings.warmup.as_secs(),
-            self.pgbench,
-            self.postgres,
-            std::thread::available_parallelism().map_or(1, |n| n.get()),
-            if settings.quick {
-                " Quick run (--quick): indicative only."
-            } else {
-                ""
-            }
-        ));
-        out
-    }
-
-    pub fn json(&self, settings: &Settings) -> Value {
-        let rows: Vec<Value> = self
-            .rows
-            .iter()
-            .map(|r| {
-                json!({
-                    "scenario": r.scenario.name,
-                    "sql": r.scenario.sql,
-                    "api": {
-                        "requests_per_sec": r.api.requests_per_sec,
-                        "requests": r.api.requests,
-                        "latency_p50_ms": r.api.latency_p50.as_secs_f64() * 1e3,
-                        "latency_p99_ms": r.api.latency_p99.as_secs_f64() * 1e3,
-                        "errors": r.api.errors(),
-                    },
-                    "pgbench": {
-                        "tps": r.pgbench.tps,
-                        "transactions": r.pgbench.transactions,
-                        "latency_p50_ms": r.pgbench.latency_p50.as_secs_f64() * 1e3,
-                        "latency_p99_ms": r.pgbench.latency_p99.as_secs_f64() * 1e3,
-                        "failed": r.pgbench.failed,
-                    },
-                    "ratio": r.ratio(),
-                    "target": RATIO_TARGET,
-                    "verdict": r.verdict().key(),
-                })
-            })
-            .collect();
-        let start = median(&self.starts);
-        json!({
-            "comparison": "api vs pgbench",
-            "quick": settings.quick,
-            "connections": CONNECTIONS,
-            "wrk": self.wrk,
-            "pgbench": self.pgbench,
-            "postgres": self.postgres,
-            "rows": rows,
-            "peak_rss_bytes": self.peak_rss,
-            "peak_rss_target_bytes": RSS_TARGET,
-            "peak_rss_verdict": Verdict::from_bool(self.peak_rss <= RSS_TARGET).key(),
-            "start_to_ready_ms": self.starts.iter().map(|d| d.as_secs_f64() * 1e3).collect::<Vec<_>>(),
-            "start_to_ready_median_ms": start.as_secs_f64() * 1e3,
-            "start_to_ready_target_ms": START_TARGET.as_secs_f64() * 1e3,
-            "start_to_ready_verdict": Verdict::from_bool(start < START_TARGET).key(),
-        })
-    }
 }

@@ -9,6 +9,7 @@ use k8s_openapi::{
     apimachinery::pkg::util::intstr::IntOrString,
 };
 use serde_json::Value;
+use settings::Variable;
 
 use super::{Manifests, labels_of, same_base, selects};
 
@@ -577,16 +578,17 @@ pub fn probes(
 /// Secret or the image; nothing else is set on their containers.
 pub fn config_keys(
     m: &Manifests,
-    api_vars: &[&str],
-    web_vars: &[&str],
-    migrator_vars: &[&str],
+    api_vars: &[Variable],
+    web_vars: &[Variable],
+    migrator_vars: &[Variable],
 ) -> Problems {
     let mut problems = Vec::new();
     let keys = |base: &str| m.config(base).keys().cloned().collect::<BTreeSet<_>>();
-    let expect = |vars: &[&str], not: &[&str]| {
+    let expect = |vars: &[Variable], not: &[&str]| {
         vars.iter()
-            .filter(|v| !not.contains(v))
-            .map(|v| v.to_string())
+            .map(|v| v.name)
+            .filter(|name| !not.contains(name))
+            .map(str::to_owned)
             .collect::<BTreeSet<_>>()
     };
     // DB_USER and DB_PASS come from the Secret, DATABASE_URL is not used (the split form is),
@@ -628,7 +630,7 @@ pub fn config_keys(
         };
         for c in containers(spec(t)) {
             for var in c.env.iter().flatten() {
-                if !allowed.contains(&var.name.as_str()) || var.name == "WEB_DEV_RELOAD" {
+                if !allowed.iter().any(|v| v.name == var.name) || var.name == "WEB_DEV_RELOAD" {
                     problems.push(format!("{owner}: sets {} which it does not read", var.name));
                 }
                 let secret = var

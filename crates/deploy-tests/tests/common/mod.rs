@@ -37,14 +37,47 @@ pub const ENVS: [&str; 2] = ["dev", "prod"];
 
 pub fn root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask is inside the workspace")
+        .ancestors()
+        .nth(2)
+        .expect("crates/deploy-tests is inside the workspace")
         .to_path_buf()
+}
+
+/// The real xtask executable: `XTASK_BIN` when set (`cargo xtask test` sets it to itself),
+/// otherwise built once per test process with `cargo build --locked -q -p xtask` in the
+/// workspace root, into `CARGO_TARGET_DIR` (or `target/`).
+pub fn xtask_bin() -> &'static Path {
+    static BIN: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    let bin = BIN.get_or_init(|| {
+        if let Some(bin) = std::env::var_os("XTASK_BIN") {
+            return Ok(PathBuf::from(bin));
+        }
+        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+        let status = Command::new(&cargo)
+            .args(["build", "--locked", "-q", "-p", "xtask"])
+            .current_dir(root())
+            .status()
+            .map_err(|e| format!("could not run {}: {e}", Path::new(&cargo).display()))?;
+        if !status.success() {
+            return Err(format!(
+                "`cargo build --locked -q -p xtask` failed ({status}); set XTASK_BIN to an xtask executable to skip the build"
+            ));
+        }
+        // A relative CARGO_TARGET_DIR is relative to where cargo ran: the workspace root.
+        let target = std::env::var_os("CARGO_TARGET_DIR")
+            .map(|dir| root().join(dir))
+            .unwrap_or_else(|| root().join("target"));
+        Ok(target.join("debug").join("xtask"))
+    });
+    match bin {
+        Ok(bin) => bin,
+        Err(e) => panic!("no xtask binary for the deploy tests: {e}"),
+    }
 }
 
 /// The xtask binary, kept away from the user's kubeconfig.
 pub fn xtask(args: &[&str]) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
+    let mut cmd = Command::new(xtask_bin());
     cmd.args(args).current_dir(root()).env(
         "KUBECONFIG",
         root().join("target/deploy-tests-no-kubeconfig"),

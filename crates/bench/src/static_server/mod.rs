@@ -5,13 +5,14 @@ use std::{path::PathBuf, process::Command};
 
 use anyhow::{Context, bail};
 
-use super::{
-    Settings, http,
+use crate::{
+    Settings,
+    bundle::{self, Asset},
+    http,
     nginx::{self, Nginx},
-    process::{self, Server, TempDir},
-    report, wrk,
+    process::{self, Server},
+    project, report, wrk,
 };
-use crate::{project, web};
 
 mod table;
 
@@ -34,7 +35,7 @@ enum Contender {
 
 /// What the servers run from: the bundle, the binaries, a temp dir for logs and config.
 struct Lab {
-    tmp: TempDir,
+    tmp: tempfile::TempDir,
     dist: PathBuf,
     web_server: PathBuf,
     nginx: Nginx,
@@ -56,7 +57,7 @@ struct Row {
 
 pub struct Outcome {
     rows: Vec<Row>,
-    assets: Vec<web::Asset>,
+    assets: Vec<Asset>,
     threads: usize,
     nginx_version: Option<String>,
     nginx_brotli: nginx::Brotli,
@@ -64,13 +65,14 @@ pub struct Outcome {
 
 /// Builds what it measures, then measures it.
 pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
-    let dist = project::target_dir().join("bench").join("dist");
-    let assets = web::build(&dist)?;
+    let target = project::target_dir()?;
+    let dist = target.join("bench").join("dist");
+    let assets = bundle::build(&dist)?;
     project::run(
         "building web-server (release)",
-        project::cargo(&["build", "--release", "--locked", "--package", "web-server"]),
+        project::cargo(["build", "--release", "--locked", "--package", "web-server"])?,
     )?;
-    let web_server = project::target_dir().join("release").join("web-server");
+    let web_server = target.join("release").join("web-server");
     if !web_server.is_file() {
         bail!(
             "cargo built web-server, but {} is missing",
@@ -79,11 +81,11 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
     }
     // web-server runs one worker (thread and runtime) per core; nginx gets as many workers.
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let tmp = TempDir::new("xtask-bench")?;
+    let tmp = process::temp_dir("bench-static")?;
     let brotli = nginx::brotli();
     if brotli == nginx::Brotli::No {
         eprintln!(
-            "xtask: bench: note: this nginx cannot serve .br files; brotli is measured on \
+            "bench: note: this nginx cannot serve .br files; brotli is measured on \
              web-server alone (Debian: apt-get install {})",
             nginx::BROTLI_PACKAGE
         );
@@ -138,7 +140,7 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
     })
 }
 
-fn scenarios(assets: &[web::Asset], nginx_brotli: bool) -> anyhow::Result<Vec<Scenario>> {
+fn scenarios(assets: &[Asset], nginx_brotli: bool) -> anyhow::Result<Vec<Scenario>> {
     let index = assets
         .iter()
         .find(|a| a.name == "index.html")
@@ -216,7 +218,7 @@ fn measure(
     let url = format!("{base}{}", scenario.path);
     verify(server.name, &url, scenario)?;
     eprintln!(
-        "xtask: bench: {} on {}: {} s warm-up, {} s load",
+        "bench: {} on {}: {} s warm-up, {} s load",
         scenario.name,
         server.name,
         settings.warmup.as_secs(),
@@ -244,7 +246,7 @@ fn measure(
         n => format!(", {n} ERRORS"),
     };
     eprintln!(
-        "xtask: bench:   {} req/s, p99 {}, peak RSS {}, PSS {}{errors}",
+        "bench:   {} req/s, p99 {}, peak RSS {}, PSS {}{errors}",
         report::rate(stats.requests_per_sec),
         report::millis(stats.latency_p99),
         report::mib(peak_rss),

@@ -1,0 +1,142 @@
+//! The outcome as a Markdown table and as JSON, with the targets' verdicts.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use super::{CONNECTIONS, Outcome, RATIO_TARGET, RSS_TARGET, Row, START_TARGET};
+use crate::{
+    Settings,
+    report::{self, Verdict},
+};
+
+/// The middle value (the upper of the two middles for an even count); zero when empty.
+fn median(values: &[Duration]) -> Duration {
+    let mut sorted = values.to_vec();
+    sorted.sort();
+    sorted.get(sorted.len() / 2).copied().unwrap_or_default()
+}
+
+impl Row {
+    fn ratio(&self) -> f64 {
+        self.api.requests_per_sec / self.pgbench.tps.max(f64::MIN_POSITIVE)
+    }
+
+    fn verdict(&self) -> Verdict {
+        if self.api.errors() > 0 || self.pgbench.failed > 0 {
+            Verdict::Invalid
+        } else {
+            Verdict::from_bool(self.ratio() >= RATIO_TARGET)
+        }
+    }
+}
+
+impl Outcome {
+    pub fn markdown(&self, settings: &Settings, date: &str) -> String {
+        let rows: Vec<Vec<String>> = self
+            .rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.scenario.name.to_owned(),
+                    report::rate(r.api.requests_per_sec),
+                    report::rate(r.pgbench.tps),
+                    format!("{:.2}× {}", r.ratio(), r.verdict().label()),
+                    report::millis(r.api.latency_p50),
+                    report::millis(r.api.latency_p99),
+                    report::millis(r.pgbench.latency_p50),
+                    report::millis(r.pgbench.latency_p99),
+                ]
+            })
+            .collect();
+        let mut out = report::table(
+            &[
+                "scenario",
+                "API req/s",
+                "pgbench tx/s",
+                &format!("ratio (target ≥ {RATIO_TARGET}×)"),
+                "API p50",
+                "API p99",
+                "pgbench p50",
+                "pgbench p99",
+            ],
+            &rows,
+        );
+        let start = median(&self.starts);
+        out.push_str(&format!(
+            "\nAPI peak RSS under this load: {} (target ≤ {}): {}\n\
+             API start to `/ready` 200, database up: median {} of {} starts (target < {}): {}\n",
+            report::mib(self.peak_rss),
+            report::mib(RSS_TARGET),
+            Verdict::from_bool(self.peak_rss <= RSS_TARGET).label(),
+            report::millis(start),
+            self.starts.len(),
+            report::millis(START_TARGET),
+            Verdict::from_bool(start < START_TARGET).label(),
+        ));
+        out.push_str(&format!(
+            "\nMeasured {date}: the API (release, pool of {CONNECTIONS}, JSON access log on) under \
+             `{}` after a {} s warm-up, against `{}` running the same statement on the same \
+             server ({}, started by local-pg with fsync off, so neither side waits for the disk), \
+             one after the other, on {} cores shared by everything.{}\n",
+            self.wrk,
+            settings.warmup.as_secs(),
+            self.pgbench,
+            self.postgres,
+            std::thread::available_parallelism().map_or(1, |n| n.get()),
+            if settings.quick {
+                " Quick run (--quick): indicative only."
+            } else {
+                ""
+            }
+        ));
+        out
+    }
+
+    pub fn json(&self, settings: &Settings) -> Value {
+        let rows: Vec<Value> = self
+            .rows
+            .iter()
+            .map(|r| {
+                json!({
+                    "scenario": r.scenario.name,
+                    "sql": r.scenario.sql,
+                    "api": {
+                        "requests_per_sec": r.api.requests_per_sec,
+                        "requests": r.api.requests,
+                        "latency_p50_ms": r.api.latency_p50.as_secs_f64() * 1e3,
+                        "latency_p99_ms": r.api.latency_p99.as_secs_f64() * 1e3,
+                        "errors": r.api.errors(),
+                    },
+                    "pgbench": {
+                        "tps": r.pgbench.tps,
+                        "transactions": r.pgbench.transactions,
+                        "latency_p50_ms": r.pgbench.latency_p50.as_secs_f64() * 1e3,
+                        "latency_p99_ms": r.pgbench.latency_p99.as_secs_f64() * 1e3,
+                        "failed": r.pgbench.failed,
+                    },
+                    "ratio": r.ratio(),
+                    "target": RATIO_TARGET,
+                    "verdict": r.verdict().key(),
+                })
+            })
+            .collect();
+        let start = median(&self.starts);
+        json!({
+            "comparison": "api vs pgbench",
+            "quick": settings.quick,
+            "connections": CONNECTIONS,
+            "wrk": self.wrk,
+            "pgbench": self.pgbench,
+            "postgres": self.postgres,
+            "rows": rows,
+            "peak_rss_bytes": self.peak_rss,
+            "peak_rss_target_bytes": RSS_TARGET,
+            "peak_rss_verdict": Verdict::from_bool(self.peak_rss <= RSS_TARGET).key(),
+            "start_to_ready_ms": self.starts.iter().map(|d| d.as_secs_f64() * 1e3).collect::<Vec<_>>(),
+            "start_to_ready_median_ms": start.as_secs_f64() * 1e3,
+            "start_to_ready_target_ms": START_TARGET.as_secs_f64() * 1e3,
+            "start_to_ready_verdict": Verdict::from_bool(start < START_TARGET).key(),
+        })
+    }
+}

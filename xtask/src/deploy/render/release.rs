@@ -1,0 +1,109 @@
+//! The version being rendered: its tag, and the image each of our components runs.
+
+use anyhow::{Context, bail};
+
+use super::BASE_JOB_NAME;
+use crate::images;
+
+/// One of our images, as the manifests will name it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pin {
+    pub component: &'static str,
+    /// `REGISTRY/component`.
+    pub name: String,
+    pub tag: String,
+    /// `sha256:…`, when the image was pushed.
+    pub digest: Option<String>,
+}
+
+impl Pin {
+    /// What the pods run: `name:tag`, plus `@digest` when known.
+    pub fn reference(&self) -> String {
+        let digest = self.digest.as_ref().map(|d| format!("@{d}"));
+        format!("{}:{}{}", self.name, self.tag, digest.unwrap_or_default())
+    }
+}
+
+/// The version being rendered: its tag and the three images.
+#[derive(Clone, Debug)]
+pub struct Release {
+    pub tag: String,
+    pub pins: Vec<Pin>,
+}
+
+impl Release {
+    pub fn new(registry: &str, tag: &str) -> anyhow::Result<Self> {
+        check_tag(tag)?;
+        let pins = images::COMPONENTS
+            .iter()
+            .map(|&component| Pin {
+                component,
+                name: format!("{registry}/{component}"),
+                tag: tag.to_owned(),
+                digest: None,
+            })
+            .collect();
+        Ok(Self {
+            tag: tag.to_owned(),
+            pins,
+        })
+    }
+
+    /// The images as built (and pushed): their digests pin them when known.
+    pub fn from_built(outcome: &images::Outcome) -> anyhow::Result<Self> {
+        check_tag(&outcome.tag)?;
+        let mut pins = Vec::new();
+        for component in images::COMPONENTS {
+            let built = outcome
+                .images
+                .iter()
+                .find(|b| b.component == component)
+                .with_context(|| format!("the image build produced no {component} image"))?;
+            let suffix = format!(":{}", outcome.tag);
+            let Some(name) = built.reference.strip_suffix(&suffix) else {
+                bail!(
+                    "built image {} does not carry the tag {}",
+                    built.reference,
+                    outcome.tag
+                );
+            };
+            pins.push(Pin {
+                component,
+                name: name.to_owned(),
+                tag: outcome.tag.clone(),
+                digest: built.digest.clone(),
+            });
+        }
+        Ok(Self {
+            tag: outcome.tag.clone(),
+            pins,
+        })
+    }
+
+    /// `migrate-<tag>`, as a valid object name: each version gets its own Job.
+    pub fn job_name(&self) -> String {
+        job_name(&self.tag)
+    }
+}
+
+/// Docker's rule for tags ([`images::is_tag`]).
+pub(super) fn check_tag(tag: &str) -> anyhow::Result<()> {
+    if !images::is_tag(tag) {
+        bail!("--tag: {tag:?} is not an image tag (letters, digits, `_`, `.`, `-`; at most 128)");
+    }
+    Ok(())
+}
+
+/// `migrate-<tag>` squeezed into a DNS label: lower case, `-` for anything else, at most 63.
+pub(super) fn job_name(tag: &str) -> String {
+    let mut name = format!("{BASE_JOB_NAME}-");
+    for c in tag.chars() {
+        name.push(if c.is_ascii_alphanumeric() {
+            c.to_ascii_lowercase()
+        } else {
+            '-'
+        });
+    }
+    name.truncate(63);
+    name.trim_end_matches('-').to_owned()
+}
