@@ -24,6 +24,7 @@ const MACOS_PACKAGES: &[&str] = &[
     "settings",
     "telemetry",
     "web-server",
+    "web-bundle",
 ];
 
 #[derive(clap::Args)]

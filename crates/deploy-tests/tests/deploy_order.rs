@@ -33,23 +33,27 @@ fn first(calls: &[String], parts: &[&str]) -> usize {
         .unwrap_or_else(|| panic!("no call with {parts:?} in:\n{}", calls.join("\n")))
 }
 
+/// `cargo xtask deploy dev --no-build` on a fake kind cluster whose Job ends in `outcome`.
+fn deploy_dev_on_a_fake_cluster(outcome: &'static str) -> (Tools, std::process::Output) {
+    let tools = Tools::new(Kubectl::FakeCluster {
+        job_outcome: outcome,
+    });
+    let args = [
+        "deploy",
+        "dev",
+        "--context",
+        "kind-fake",
+        "--no-build",
+        "--tag",
+        TAG,
+    ];
+    let out = tools.run(&args, None);
+    (tools, out)
+}
+
 #[test]
 fn dev_waits_for_the_database_then_migrates_then_rolls_out() {
-    let tools = Tools::new(Kubectl::FakeCluster {
-        job_outcome: "Complete",
-    });
-    let out = tools.run(
-        &[
-            "deploy",
-            "dev",
-            "--context",
-            "kind-fake",
-            "--no-build",
-            "--tag",
-            TAG,
-        ],
-        None,
-    );
+    let (tools, out) = deploy_dev_on_a_fake_cluster("Complete");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let calls = cluster_calls(&tools, "kind-fake");
@@ -89,21 +93,7 @@ fn dev_waits_for_the_database_then_migrates_then_rolls_out() {
 
 #[test]
 fn a_failed_migration_prints_its_logs_and_leaves_the_deployments_alone() {
-    let tools = Tools::new(Kubectl::FakeCluster {
-        job_outcome: "Failed",
-    });
-    let out = tools.run(
-        &[
-            "deploy",
-            "dev",
-            "--context",
-            "kind-fake",
-            "--no-build",
-            "--tag",
-            TAG,
-        ],
-        None,
-    );
+    let (tools, out) = deploy_dev_on_a_fake_cluster("Failed");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success());
@@ -170,4 +160,25 @@ fn prod_waits_for_cloudnativepg_and_checks_the_certificate_issuer() {
             && migration < workloads
     );
     assert!(stderr.contains("https://randoms.example.com/"), "{stderr}");
+}
+
+/// An image the cluster cannot pull (a private registry without `--pull-secret`) is named
+/// at the first look at the Job, not after its deadline, with the way out.
+#[test]
+fn an_image_the_cluster_cannot_pull_stops_the_deploy_at_once() {
+    let (tools, out) = deploy_dev_on_a_fake_cluster("ImagePullBackOff");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("cannot pull") && stderr.contains("pull access denied"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--pull-secret"), "{stderr}");
+    assert!(!stderr.contains("did not finish within"), "{stderr}");
+    for call in cluster_calls(&tools, "kind-fake") {
+        assert!(
+            !call.contains("3-workloads.yaml"),
+            "the Deployments were applied: {call}"
+        );
+    }
 }

@@ -205,3 +205,26 @@ fn unsafe_deploys_are_refused_before_anything_runs() {
     }
     rec.assert_touched_nothing();
 }
+
+/// An empty context (an unset CI variable, say) is a mistake, not "the current one".
+#[test]
+fn an_empty_context_is_refused_naming_the_flag() {
+    let rec = Recorder::new(Kubectl::Real);
+    let kubeconfig = rec.kubeconfig("kind-randoms");
+    for env in ["dev", "prod"] {
+        let args = [
+            "deploy",
+            env,
+            "--context",
+            "",
+            "--registry",
+            REGISTRY,
+            "--yes",
+        ];
+        let out = rec.run(&args, Some(&kubeconfig));
+        let stderr = text(&out.stderr);
+        assert!(!out.status.success(), "{args:?} was not refused");
+        assert!(stderr.contains("--context"), "{args:?}: {stderr}");
+    }
+    rec.assert_touched_nothing();
+}

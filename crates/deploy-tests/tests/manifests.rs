@@ -578,3 +578,45 @@ fn a_field_no_kubernetes_type_has_is_an_error() {
     let err = Manifests::from_values("dev", values).unwrap_err();
     assert!(err.contains("readinesProbe"), "{err}");
 }
+
+/// A private registry: `--pull-secret` makes exactly our three ServiceAccounts pull with the
+/// Secret, in both environments; without it none does; a name kubectl would refuse is
+/// refused first, naming the flag.
+#[test]
+fn a_pull_secret_reaches_our_service_accounts_only() {
+    let pull_secrets = |m: &common::Manifests| {
+        m.service_accounts()
+            .map(|sa| {
+                let names: Vec<String> = sa
+                    .image_pull_secrets
+                    .iter()
+                    .flatten()
+                    .map(|r| r.name.clone())
+                    .collect();
+                (sa.metadata.name.clone().unwrap_or_default(), names)
+            })
+            .collect::<std::collections::BTreeMap<_, _>>()
+    };
+    for env in ENVS {
+        let text = common::render_with(env, &["--pull-secret", "ghcr-pull"]);
+        let text = String::from_utf8(text).expect("UTF-8");
+        let with = common::Manifests::parse(env, &text).expect("manifests");
+        for (account, secrets) in pull_secrets(&with) {
+            let ours = ["api", "migrator", "web"].contains(&account.as_str());
+            let want: &[&str] = if ours { &["ghcr-pull"] } else { &[] };
+            assert_eq!(secrets, want, "{env}: ServiceAccount {account}");
+        }
+        assert!(
+            pull_secrets(rendered(env)).values().all(Vec::is_empty),
+            "{env}: no pull secret unless asked for"
+        );
+    }
+    let out = common::xtask(&["render", "dev", "--tag", TAG, "--pull-secret", "Not_A_Name"])
+        .output()
+        .expect("running xtask");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success() && stderr.contains("--pull-secret"),
+        "{stderr}"
+    );
+}

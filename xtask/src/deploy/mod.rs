@@ -41,15 +41,19 @@ pub struct Args {
     #[arg(long)]
     pub dry_run: bool,
     /// kubectl context to deploy to (default: the current one; prod requires it).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub context: Option<String>,
     /// Image name prefix the cluster pulls from: REGISTRY/api, REGISTRY/migrator,
     /// REGISTRY/web (needed unless the cluster is a local one that images are loaded into).
     #[arg(long)]
     pub registry: Option<String>,
-    /// Image tag (default: the short commit, `-dirty` when the work tree has changes).
+    /// Image tag (default: the commit's 12 hex digits, `-dirty-HASH` when the work tree has changes).
     #[arg(long)]
     pub tag: Option<String>,
+    /// A docker-registry Secret in the namespace that the api, migrator and web
+    /// ServiceAccounts pull the images with (a private registry; see docs/deploy.md).
+    #[arg(long, value_name = "NAME")]
+    pub pull_secret: Option<String>,
     /// Container engine that builds the images (default: podman, then docker).
     #[arg(long, value_enum)]
     pub engine: Option<images::Engine>,
@@ -93,7 +97,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let kubectl = Kubectl::new(&context)?;
 
     // What would ship, checked against the cluster before anything is built.
-    let release = Release::new(&registry, &tag)?;
+    let release = Release::new(&registry, &tag)?.pulling_with(args.pull_secret.as_deref())?;
     let rendered = render::render(args.env, &release)?;
     preflight::check_cluster(&kubectl, &rendered.docs)?;
     let plan_of = |rendered: &render::Rendered, release: &Release| {
@@ -117,7 +121,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let outcome =
             deliver::build_and_deliver(&cluster, args.engine, args.in_container, &registry, &tag)?;
         // Pinned by digest where the push reported one.
-        let built = Release::from_built(&outcome)?;
+        let built = Release::from_built(&outcome)?.pulling_with(args.pull_secret.as_deref())?;
         let rendered = render::render(args.env, &built)?;
         (built, rendered)
     };
@@ -145,7 +149,7 @@ fn dry_run(args: &Args) -> anyhow::Result<()> {
     let cluster = context.as_deref().map(Cluster::of);
     let registry = registry(args, cluster.as_ref())?;
     let tag = tag_or_default(args.tag.clone())?;
-    let release = Release::new(&registry, &tag)?;
+    let release = Release::new(&registry, &tag)?.pulling_with(args.pull_secret.as_deref())?;
     let rendered = render::render(args.env, &release)?;
     let refusal = context
         .as_deref()

@@ -29,7 +29,7 @@ pub struct Args {
     #[arg(value_enum)]
     pub env: Environment,
     /// kubectl context (default: the current one).
-    #[arg(long)]
+    #[arg(long, value_parser = clap::builder::NonEmptyStringValueParser::new())]
     pub context: Option<String>,
     /// Local port for the page (default: the web Service's port, which dev's CORS allows).
     #[arg(long)]

@@ -167,6 +167,14 @@ fn migrate(plan: &Plan, kubectl: &Kubectl) -> anyhow::Result<()> {
             }
             JobState::Absent => bail!("migration Job {name} disappeared while running"),
             JobState::Running { active, failed } => {
+                if let Some(why) = pull_failure(kubectl, ns, name) {
+                    bail!(
+                        "the cluster cannot pull the migrator's image ({why}); nothing was rolled out. \
+                         If the registry is private, create a docker-registry Secret in namespace {ns} \
+                         and deploy with --pull-secret NAME (docs/deploy.md, \"Private registries\"); \
+                         if the image is not there, deploy without --no-build to push it"
+                    );
+                }
                 if last.as_ref() != Some(&state) {
                     eprintln!(
                         "xtask: migration: {active} pod(s) running, {failed} failed attempt(s) ({} s)",
@@ -185,6 +193,45 @@ fn migrate(plan: &Plan, kubectl: &Kubectl) -> anyhow::Result<()> {
         last = Some(state);
         thread::sleep(POLL);
     }
+}
+
+/// Why a pod of the Job cannot start its image, if that is the trouble: a pull fails
+/// within seconds, where waiting for the Job would take its whole deadline. Best effort:
+/// a failed look is no answer.
+fn pull_failure(kubectl: &Kubectl, ns: &str, job: &str) -> Option<String> {
+    let selector = format!("batch.kubernetes.io/job-name={job}");
+    let json = kubectl
+        .output_in(
+            ns,
+            &["get", "pods", "--selector", &selector, "--output=json"],
+        )
+        .ok()?;
+    let pods: Value = serde_json::from_str(&json).ok()?;
+    pull_failure_in(&pods)
+}
+
+fn pull_failure_in(pods: &Value) -> Option<String> {
+    const PULL_ERRORS: [&str; 3] = ["ErrImagePull", "ImagePullBackOff", "InvalidImageName"];
+    let items = pods.get("items")?.as_array()?;
+    items.iter().find_map(|pod| {
+        ["initContainerStatuses", "containerStatuses"]
+            .iter()
+            .filter_map(|field| pod.pointer(&format!("/status/{field}"))?.as_array())
+            .flatten()
+            .find_map(|container| {
+                let waiting = container.pointer("/state/waiting")?;
+                let reason = waiting.get("reason")?.as_str()?;
+                PULL_ERRORS.contains(&reason).then(|| {
+                    let image = container.get("image").and_then(Value::as_str);
+                    let message = waiting.get("message").and_then(Value::as_str);
+                    [Some(reason), image, message]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(": ")
+                })
+            })
+    })
 }
 
 fn print_logs(kubectl: &Kubectl, ns: &str, job: &str) {
@@ -221,6 +268,26 @@ fn show_pods(kubectl: &Kubectl, ns: &str, deployment: &Document) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_pull_error_is_found_in_any_container_of_any_pod() {
+        let pods = |status: &str| {
+            serde_json::from_str::<Value>(&format!(r#"{{"items":[{{"status":{{}}}},{status}]}}"#))
+                .unwrap()
+        };
+        let backoff = pods(
+            r#"{"status":{"containerStatuses":[{"image":"ghcr.io/a/migrator:t","state":{"waiting":{"reason":"ImagePullBackOff","message":"denied"}}}]}}"#,
+        );
+        assert_eq!(
+            pull_failure_in(&backoff).as_deref(),
+            Some("ImagePullBackOff: ghcr.io/a/migrator:t: denied")
+        );
+        let creating = pods(
+            r#"{"status":{"containerStatuses":[{"state":{"waiting":{"reason":"ContainerCreating"}}}]}}"#,
+        );
+        assert_eq!(pull_failure_in(&creating), None);
+        assert_eq!(pull_failure_in(&serde_json::json!({})), None);
+    }
 
     #[test]
     fn job_states_come_from_conditions_then_counts() {

@@ -98,7 +98,8 @@ pub fn references(registry: &str, component: &str, tag: &str) -> [String; 2] {
     [format!("{name}:{tag}"), format!("{name}:{version}-{tag}")]
 }
 
-/// The tag an image built from the current work tree gets: short commit, `-dirty` if modified.
+/// The tag an image built from the current work tree gets: the commit's 12 hex digits,
+/// `-dirty-HASH` if modified.
 pub fn default_tag() -> anyhow::Result<String> {
     git::short_commit()
 }

@@ -99,9 +99,9 @@ fn schemathesis() -> Option<PathBuf> {
     if let Some(path) = std::env::var_os("SCHEMATHESIS").filter(|p| !p.is_empty()) {
         return Some(PathBuf::from(path));
     }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .flat_map(|dir| [dir.join("st"), dir.join("schemathesis")])
+    ["st", "schemathesis"]
+        .into_iter()
+        .filter_map(processes::find_program)
         .find(|candidate| {
             Command::new(candidate)
                 .arg("--version")

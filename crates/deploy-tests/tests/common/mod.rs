@@ -100,15 +100,13 @@ pub fn run(mut cmd: Command) -> Output {
 /// `cargo xtask render <env> --tag TAG --registry REGISTRY`, once per test process.
 /// `cargo xtask render <env>` with the tests' tag and registry: the manifests as YAML.
 pub fn render(env: &str) -> Vec<u8> {
-    run(xtask(&[
-        "render",
-        env,
-        "--tag",
-        TAG,
-        "--registry",
-        REGISTRY,
-    ]))
-    .stdout
+    render_with(env, &[])
+}
+
+/// [`render`] with more arguments.
+pub fn render_with(env: &str, more: &[&str]) -> Vec<u8> {
+    let args = [&["render", env, "--tag", TAG, "--registry", REGISTRY], more].concat();
+    run(xtask(&args)).stdout
 }
 
 pub fn rendered(env: &str) -> &'static Manifests {

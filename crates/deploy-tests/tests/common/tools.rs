@@ -14,7 +14,8 @@ pub enum Kubectl {
     /// The real kubectl, for `kustomize` and `config`: anything else would reach a cluster.
     Real,
     /// A cluster that serves every API the manifests use, applies anything, reports every
-    /// rollout done, and finishes a migration Job with this condition (`Complete`, `Failed`).
+    /// rollout done, and finishes a migration Job with this condition (`Complete`, `Failed`);
+    /// with `ImagePullBackOff`, the Job runs on and its pod cannot pull its image.
     FakeCluster { job_outcome: &'static str },
 }
 
@@ -26,7 +27,8 @@ impl Tools {
     pub fn new(kubectl: Kubectl) -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         let log = dir.path().join("calls.log");
-        let real = which("kubectl").expect("kubectl on PATH (its kustomize renders the overlays)");
+        let real = processes::find_program("kubectl")
+            .expect("kubectl on PATH (its kustomize renders the overlays)");
         let script = match kubectl {
             Kubectl::Real => format!(
                 "#!/bin/sh\necho \"kubectl $*\" >> '{log}'\nexec '{real}' \"$@\"\n",
@@ -49,6 +51,10 @@ case "$*" in
       echo '{{"status":{{"conditions":[{{"type":"{job_outcome}","status":"True","reason":"Fake"}}]}}}}'
     fi ;;
   *" logs "*) echo 'migrator: error: fake failure' ;;
+  *"get pods "*)
+    if [ '{job_outcome}' = ImagePullBackOff ]; then
+      echo '{{"items":[{{"status":{{"containerStatuses":[{{"image":"fake/migrator:t","state":{{"waiting":{{"reason":"ImagePullBackOff","message":"pull access denied"}}}}}}]}}}}]}}'
+    fi ;;
 esac
 exit 0
 "#,
@@ -117,12 +123,6 @@ exit 0
             );
         }
     }
-}
-
-fn which(program: &str) -> Option<PathBuf> {
-    std::env::split_paths(&std::env::var_os("PATH")?)
-        .map(|d| d.join(program))
-        .find(|p| p.is_file())
 }
 
 fn write_exe(path: &Path, text: &str) {

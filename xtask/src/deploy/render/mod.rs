@@ -38,15 +38,19 @@ pub struct Args {
     /// (default for dev: localhost/randoms).
     #[arg(long)]
     pub registry: Option<String>,
-    /// Image tag (default: the short commit, `-dirty` when the work tree has changes).
+    /// Image tag (default: the commit's 12 hex digits, `-dirty-HASH` when the work tree has changes).
     #[arg(long)]
     pub tag: Option<String>,
+    /// A docker-registry Secret in the namespace that the api, migrator and web
+    /// ServiceAccounts pull the images with (a private registry; see docs/deploy.md).
+    #[arg(long, value_name = "NAME")]
+    pub pull_secret: Option<String>,
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     let registry = registry_for(args.env, args.registry.as_deref(), "render")?;
     let tag = tag_or_default(args.tag)?;
-    let release = Release::new(&registry, &tag)?;
+    let release = Release::new(&registry, &tag)?.pulling_with(args.pull_secret.as_deref())?;
     let rendered = render(args.env, &release)?;
     print!("{}", rendered.text);
     Ok(())

@@ -29,6 +29,9 @@ impl Pin {
 pub struct Release {
     pub tag: String,
     pub pins: Vec<Pin>,
+    /// `--pull-secret`: the Secret our ServiceAccounts pull the images with (a private
+    /// registry).
+    pub pull_secret: Option<String>,
 }
 
 impl Release {
@@ -46,7 +49,31 @@ impl Release {
         Ok(Self {
             tag: tag.to_owned(),
             pins,
+            pull_secret: None,
         })
+    }
+
+    /// Pulls the images with the Secret `name` (`--pull-secret`), when given.
+    pub fn pulling_with(mut self, name: Option<&str>) -> anyhow::Result<Self> {
+        if let Some(name) = name {
+            // A Secret's name is a DNS subdomain: what kubectl would refuse, refused here.
+            let valid = (1..=253).contains(&name.len())
+                && name.split('.').all(|part| {
+                    !part.is_empty()
+                        && !part.starts_with('-')
+                        && !part.ends_with('-')
+                        && part
+                            .chars()
+                            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+                });
+            if !valid {
+                bail!(
+                    "--pull-secret: {name:?} is not a Secret name (lower-case letters, digits, `-` and `.`)"
+                );
+            }
+        }
+        self.pull_secret = name.map(str::to_owned);
+        Ok(self)
     }
 
     /// The images as built (and pushed): their digests pin them when known.
@@ -77,6 +104,7 @@ impl Release {
         Ok(Self {
             tag: outcome.tag.clone(),
             pins,
+            pull_secret: None,
         })
     }
 
