@@ -28,7 +28,7 @@ use self::{
     env::Environment,
     kubectl::Kubectl,
     plan::Plan,
-    render::{Release, registry_for, tag_or_default},
+    render::{Release, registry_for},
 };
 use crate::images;
 
@@ -47,13 +47,8 @@ pub struct Args {
     /// REGISTRY/web (needed unless the cluster is a local one that images are loaded into).
     #[arg(long)]
     pub registry: Option<String>,
-    /// Image tag (default: the commit's 12 hex digits, `-dirty-HASH` when the work tree has changes).
-    #[arg(long)]
-    pub tag: Option<String>,
-    /// A docker-registry Secret in the namespace that the api, migrator and web
-    /// ServiceAccounts pull the images with (a private registry; see docs/deploy.md).
-    #[arg(long, value_name = "NAME")]
-    pub pull_secret: Option<String>,
+    #[command(flatten)]
+    pub version: render::VersionArgs,
     /// Container engine that builds the images (default: podman, then docker).
     #[arg(long, value_enum)]
     pub engine: Option<images::Engine>,
@@ -90,14 +85,12 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     context::check_allowed(args.env, &context, explicit, args.yes)?;
     let cluster = Cluster::of(&context);
     let registry = registry(&args, Some(&cluster))?;
-    let tag = tag_or_default(args.tag.clone())?;
+    // What would ship, checked against the cluster before anything is built.
+    let release = args.version.release(&registry)?;
     if !args.no_build {
         preflight::require_loader(&cluster)?;
     }
     let kubectl = Kubectl::new(&context)?;
-
-    // What would ship, checked against the cluster before anything is built.
-    let release = Release::new(&registry, &tag)?.pulling_with(args.pull_secret.as_deref())?;
     let rendered = render::render(args.env, &release)?;
     preflight::check_cluster(&kubectl, &rendered.docs)?;
     let plan_of = |rendered: &render::Rendered, release: &Release| {
@@ -118,10 +111,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         (release, rendered)
     } else {
         eprintln!("xtask: [1/7] images: {}", plan.delivery);
-        let outcome =
-            deliver::build_and_deliver(&cluster, args.engine, args.in_container, &registry, &tag)?;
-        // Pinned by digest where the push reported one.
-        let built = Release::from_built(&outcome)?.pulling_with(args.pull_secret.as_deref())?;
+        let outcome = deliver::build_and_deliver(
+            &cluster,
+            args.engine,
+            args.in_container,
+            &registry,
+            &release.tag,
+        )?;
+        // Pinned by digest where the push reported one; pulled as asked.
+        let built = Release::from_built(&outcome)?.pulling_with(release.pull_secret.as_deref())?;
         let rendered = render::render(args.env, &built)?;
         (built, rendered)
     };
@@ -148,8 +146,7 @@ fn dry_run(args: &Args) -> anyhow::Result<()> {
         .or_else(|| kubectl::current_context().ok());
     let cluster = context.as_deref().map(Cluster::of);
     let registry = registry(args, cluster.as_ref())?;
-    let tag = tag_or_default(args.tag.clone())?;
-    let release = Release::new(&registry, &tag)?.pulling_with(args.pull_secret.as_deref())?;
+    let release = args.version.release(&registry)?;
     let rendered = render::render(args.env, &release)?;
     let refusal = context
         .as_deref()

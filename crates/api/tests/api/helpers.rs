@@ -3,7 +3,6 @@ use std::{
     time::{Duration, Instant},
 };
 
-use nix::sys::signal::Signal;
 use serde_json::Value;
 use test_support::Running;
 
@@ -98,25 +97,19 @@ impl TestApi {
             .await
             .expect("POST answered")
     }
+}
 
-    pub fn pid(&self) -> u32 {
-        self.process.pid()
+/// Everything [`Running`] offers (pid, signal, wait_exit, logs, log_events).
+impl std::ops::Deref for TestApi {
+    type Target = Running;
+    fn deref(&self) -> &Running {
+        &self.process
     }
+}
 
-    pub fn signal(&self, signal: Signal) {
-        self.process.signal(signal);
-    }
-
-    pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
-        self.process.wait_exit(limit)
-    }
-
-    pub fn logs(&self) -> String {
-        self.process.logs()
-    }
-
-    pub fn log_events(&self) -> Vec<Value> {
-        self.process.log_events()
+impl std::ops::DerefMut for TestApi {
+    fn deref_mut(&mut self) -> &mut Running {
+        &mut self.process
     }
 }
 

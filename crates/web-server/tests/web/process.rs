@@ -6,8 +6,6 @@ use std::{
     time::Duration,
 };
 
-use nix::sys::signal::Signal;
-use serde_json::Value;
 use test_support::Running;
 
 /// The `web-server` binary, running until dropped.
@@ -23,27 +21,19 @@ impl TestBinary {
         let (process, addr) = Running::spawn_server(command(env));
         Self { process, addr }
     }
+}
 
-    /// Its process id, for `/proc`.
-    pub fn pid(&self) -> u32 {
-        self.process.pid()
+/// Everything [`Running`] offers (pid, signal, wait_exit, logs, log_events).
+impl std::ops::Deref for TestBinary {
+    type Target = Running;
+    fn deref(&self) -> &Running {
+        &self.process
     }
+}
 
-    pub fn signal(&self, signal: Signal) {
-        self.process.signal(signal);
-    }
-
-    pub fn wait_exit(&mut self, limit: Duration) -> ExitStatus {
-        self.process.wait_exit(limit)
-    }
-
-    pub fn log_events(&self) -> Vec<Value> {
-        self.process.log_events()
-    }
-
-    /// Everything it wrote so far, stdout then stderr.
-    pub fn logs(&self) -> String {
-        self.process.logs()
+impl std::ops::DerefMut for TestBinary {
+    fn deref_mut(&mut self) -> &mut Running {
+        &mut self.process
     }
 }
 

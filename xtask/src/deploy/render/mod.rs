@@ -38,7 +38,15 @@ pub struct Args {
     /// (default for dev: localhost/randoms).
     #[arg(long)]
     pub registry: Option<String>,
-    /// Image tag (default: the commit's 12 hex digits, `-dirty-HASH` when the work tree has changes).
+    #[command(flatten)]
+    pub version: VersionArgs,
+}
+
+/// Which version ships, and how the cluster pulls it: shared by render and deploy.
+#[derive(clap::Args)]
+pub struct VersionArgs {
+    /// Image tag (default: the commit's 12 hex digits, `-dirty-HASH` when the work tree
+    /// has changes).
     #[arg(long)]
     pub tag: Option<String>,
     /// A docker-registry Secret in the namespace that the api, migrator and web
@@ -47,10 +55,17 @@ pub struct Args {
     pub pull_secret: Option<String>,
 }
 
+impl VersionArgs {
+    /// The release these flags name, its images under `registry`.
+    pub fn release(&self, registry: &str) -> anyhow::Result<Release> {
+        let tag = tag_or_default(self.tag.clone())?;
+        Release::new(registry, &tag)?.pulling_with(self.pull_secret.as_deref())
+    }
+}
+
 pub fn run(args: Args) -> anyhow::Result<()> {
     let registry = registry_for(args.env, args.registry.as_deref(), "render")?;
-    let tag = tag_or_default(args.tag)?;
-    let release = Release::new(&registry, &tag)?.pulling_with(args.pull_secret.as_deref())?;
+    let release = args.version.release(&registry)?;
     let rendered = render(args.env, &release)?;
     print!("{}", rendered.text);
     Ok(())
@@ -82,7 +97,7 @@ pub fn registry_for(
 }
 
 /// `--tag`, or the images' default (the short commit).
-pub fn tag_or_default(tag: Option<String>) -> anyhow::Result<String> {
+fn tag_or_default(tag: Option<String>) -> anyhow::Result<String> {
     tag.map_or_else(
         || images::default_tag().context("choosing the image tag (or pass --tag)"),
         Ok,
