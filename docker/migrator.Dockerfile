@@ -5,7 +5,7 @@
 #
 # compiles everything in the container (with dependency-layer caching through cargo-chef);
 # `cargo xtask images` instead builds the binary on the host, reusing its cargo cache, and
-# replaces the `dist` stage below with that directory (`--build-context dist=…`).
+# builds only the final stage, its `COPY --from=dist` reading a directory of those files.
 
 ARG RUST_VERSION=1.95
 

@@ -6,8 +6,8 @@
 #
 # compiles everything in the container (dependency layers cached through cargo-chef; the
 # bundle is built by the same `cargo xtask web` as on a workstation); `cargo xtask images`
-# instead builds on the host, reusing its cargo cache, and replaces the `dist` stage below
-# with that directory (`--build-context dist=…`).
+# instead builds on the host, reusing its cargo cache, and builds only the final stage, its
+# `COPY --from=dist` reading a directory of those files.
 
 ARG RUST_VERSION=1.95
 

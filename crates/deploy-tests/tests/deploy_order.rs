@@ -182,3 +182,27 @@ fn an_image_the_cluster_cannot_pull_stops_the_deploy_at_once() {
         );
     }
 }
+
+/// Docker Desktop's cluster runs docker's images: they are built with docker even though
+/// podman is on PATH too (both are recording fakes here, and docker answers nothing).
+#[test]
+fn a_shared_engine_cluster_builds_with_docker() {
+    let tools = Tools::new(Kubectl::FakeCluster {
+        job_outcome: "Complete",
+    });
+    let args = ["deploy", "dev", "--context", "docker-desktop", "--tag", TAG];
+    let out = tools.run(&args, None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        !out.status.success(),
+        "the fake docker cannot build: {stderr}"
+    );
+    assert!(stderr.contains("--engine docker"), "{stderr}");
+    let calls = tools.calls();
+    assert!(calls.iter().any(|c| c == "docker version"), "{calls:#?}");
+    assert!(!calls.iter().any(|c| c.starts_with("podman")), "{calls:#?}");
+    assert!(
+        !calls.iter().any(|c| c.contains(" apply ")),
+        "applied without images: {calls:#?}"
+    );
+}

@@ -190,6 +190,20 @@ fn unsafe_deploys_are_refused_before_anything_runs() {
             None,
             "--registry",
         ),
+        (
+            vec![
+                "deploy",
+                "dev",
+                "--context",
+                "orbstack",
+                "--engine",
+                "podman",
+                "--tag",
+                TAG,
+            ],
+            None,
+            "--engine podman",
+        ),
         (vec!["render", "prod", "--tag", TAG], None, "--registry"),
         (vec!["render", "dev", "--tag", "not/a/tag"], None, "--tag"),
     ] {

@@ -31,11 +31,27 @@ pub fn describe(cluster: Option<&Cluster>, build: bool, registry: &str) -> Strin
             format!("load them into minikube profile {profile:?} (minikube image load)")
         }
         Some(Cluster::SharedEngine(name)) => {
-            format!("{name} runs the container engine's own images: nothing to load")
+            format!("{name} runs docker's own images: built with docker, nothing to load")
         }
         Some(Cluster::Remote(_)) => format!("push them to {registry}"),
     };
     format!("build with the container engine (tagged with the commit), then {how}")
+}
+
+/// The engine to build with. Docker Desktop, OrbStack and Rancher Desktop (moby) run the
+/// images of their docker engine, so there it is docker whatever else is installed: podman's
+/// images would never reach the cluster.
+pub fn engine_for(
+    cluster: &Cluster,
+    asked: Option<images::Engine>,
+) -> anyhow::Result<Option<images::Engine>> {
+    match (cluster, asked) {
+        (Cluster::SharedEngine(name), Some(images::Engine::Podman)) => anyhow::bail!(
+            "--engine podman: the {name} cluster runs docker's images, not podman's; use --engine docker (or leave it out)"
+        ),
+        (Cluster::SharedEngine(_), _) => Ok(Some(images::Engine::Docker)),
+        _ => Ok(asked),
+    }
 }
 
 /// Builds the three images (pushing them when the cluster pulls from a registry) and loads
@@ -93,4 +109,24 @@ fn loader<'a>(sh: &'a Shell, cluster: &Cluster, archive: &Path) -> Option<Cmd<'a
         Cluster::Minikube(profile) => cmd!(sh, "minikube image load {archive} --profile {profile}"),
         Cluster::SharedEngine(_) | Cluster::Remote(_) => return None,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use images::Engine::{Docker, Podman};
+
+    #[test]
+    fn shared_engine_clusters_build_with_docker() {
+        let desktop = Cluster::of("docker-desktop");
+        assert_eq!(engine_for(&desktop, None).unwrap(), Some(Docker));
+        assert_eq!(engine_for(&desktop, Some(Docker)).unwrap(), Some(Docker));
+        let err = engine_for(&Cluster::of("orbstack"), Some(Podman)).unwrap_err();
+        assert!(err.to_string().starts_with("--engine podman: "), "{err}");
+        assert_eq!(engine_for(&Cluster::of("kind-x"), None).unwrap(), None);
+        assert_eq!(
+            engine_for(&Cluster::of("gke_x"), Some(Podman)).unwrap(),
+            Some(Podman)
+        );
+    }
 }

@@ -49,7 +49,8 @@ pub struct Args {
     pub registry: Option<String>,
     #[command(flatten)]
     pub version: render::VersionArgs,
-    /// Container engine that builds the images (default: podman, then docker).
+    /// Container engine that builds the images (default: podman, then docker; docker for
+    /// docker-desktop, orbstack and rancher-desktop, whose clusters run docker's images).
     #[arg(long, value_enum)]
     pub engine: Option<images::Engine>,
     /// Compile inside the image builds instead of on the host (see `cargo xtask images`).
@@ -87,6 +88,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let registry = registry(&args, Some(&cluster))?;
     // What would ship, checked against the cluster before anything is built.
     let release = args.version.release(&registry)?;
+    let engine = deliver::engine_for(&cluster, args.engine)?;
     if !args.no_build {
         preflight::require_loader(&cluster)?;
     }
@@ -113,7 +115,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         eprintln!("xtask: [1/7] images: {}", plan.delivery);
         let outcome = deliver::build_and_deliver(
             &cluster,
-            args.engine,
+            engine,
             args.in_container,
             &registry,
             &release.tag,

@@ -17,8 +17,8 @@ pub enum Engine {
 /// One image build.
 pub struct BuildSpec<'a> {
     pub dockerfile: PathBuf,
-    /// Replaces the Dockerfile's `dist` stage (host-built contents), or None to compile.
-    pub dist: Option<PathBuf>,
+    /// The directory sent to the builder.
+    pub context: PathBuf,
     pub tags: &'a [String],
     pub build_args: &'a [(&'static str, String)],
 }
@@ -65,18 +65,13 @@ impl Engine {
         let sh = project::shell()?;
         let (program, dockerfile) = (self.program(), &spec.dockerfile);
         let mut build = cmd!(sh, "{program} build --file {dockerfile}");
-        if let Some(dist) = &spec.dist {
-            build = build
-                .arg("--build-context")
-                .arg(format!("dist={}", dist.display()));
-        }
         for (name, value) in spec.build_args {
             build = build.arg("--build-arg").arg(format!("{name}={value}"));
         }
         for tag in spec.tags {
             build = build.arg("--tag").arg(tag);
         }
-        let build = build.arg(project::root());
+        let build = build.arg(&spec.context);
         project::run(&format!("{program} build {}", spec.tags[0]), build)
     }
 

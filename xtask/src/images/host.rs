@@ -52,7 +52,8 @@ const BINARIES: [(&str, &str); 3] = [
     ("web", "web-server"),
 ];
 
-/// Builds everything and lays out `target/images/dist/<component>/`; returns that directory.
+/// Builds everything and lays out each image's files in `target/images/dist/<component>/rootfs/`;
+/// returns `target/images/dist`.
 pub fn stage_all(toolchain: &Toolchain) -> anyhow::Result<PathBuf> {
     let target = toolchain.target.as_str();
     toolchain::ensure_target(target)?;
@@ -79,11 +80,12 @@ pub fn stage_all(toolchain: &Toolchain) -> anyhow::Result<PathBuf> {
     let built = project::target_dir().join(target).join("release");
     let dist = project::target_dir().join("images").join("dist");
     for (component, binary) in BINARIES {
-        let root = dist.join(component);
-        if root.exists() {
-            std::fs::remove_dir_all(&root)
-                .with_context(|| format!("clearing {}", root.display()))?;
+        let context = dist.join(component);
+        if context.exists() {
+            std::fs::remove_dir_all(&context)
+                .with_context(|| format!("clearing {}", context.display()))?;
         }
+        let root = context.join("rootfs");
         copy(&built.join(binary), &root.join(binary))?;
         copy(ca_bundle, &root.join("etc/ssl/certs/ca-certificates.crt"))?;
         if component == "web" {

@@ -1,12 +1,14 @@
 //! `cargo xtask images`: the api, migrator and web container images.
 //!
 //! By default the static (musl) binaries and the SPA bundle are built on the host, reusing
-//! its cargo cache, and copied into `FROM scratch` images (as `ko` does for Go): the
-//! Dockerfiles' `dist` stage is replaced with a directory prepared here
-//! (`--build-context dist=…`), so nothing is compiled in a container and no base image is
-//! pulled. Without a musl toolchain on the host, or with `--in-container`, the Dockerfiles
-//! build everything themselves (cargo-chef dependency layers).
+//! its cargo cache, and copied into `FROM scratch` images (as `ko` does for Go): each
+//! Dockerfile's final stage is built from a directory prepared here (see `context`), so
+//! nothing is compiled in a container, no base image is pulled, and any builder works
+//! (podman, Docker with or without buildx). Without a musl toolchain on the host, or with
+//! `--in-container`, the Dockerfiles build everything themselves (cargo-chef dependency
+//! layers).
 
+mod context;
 mod engine;
 mod host;
 mod registry;
@@ -125,8 +127,8 @@ pub fn build(request: &Request) -> anyhow::Result<Outcome> {
         ("SOURCE", env!("CARGO_PKG_REPOSITORY").to_owned()),
     ];
 
-    // The directory per component that replaces the Dockerfiles' `dist` stage, or None to
-    // let them compile.
+    // The host-built files, `<dist>/<component>/rootfs/`, or None to let the Dockerfiles
+    // compile.
     let dist: Option<PathBuf> = if request.in_container {
         None
     } else {
@@ -145,9 +147,17 @@ pub fn build(request: &Request) -> anyhow::Result<Outcome> {
     for component in COMPONENTS {
         let name = format!("{registry}/{component}");
         let tags = references(registry, component, &tag);
+        let recipe = project::root().join(format!("docker/{component}.Dockerfile"));
+        let (dockerfile, context) = match &dist {
+            Some(dist) => {
+                let built = context::write(&recipe, &dist.join(component))?;
+                (built.dockerfile, built.dir)
+            }
+            None => (recipe, project::root()),
+        };
         engine.build(&engine::BuildSpec {
-            dockerfile: project::root().join(format!("docker/{component}.Dockerfile")),
-            dist: dist.as_ref().map(|d| d.join(component)),
+            dockerfile,
+            context,
             tags: &tags,
             build_args: &build_args,
         })?;

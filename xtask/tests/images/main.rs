@@ -1,34 +1,79 @@
-//! `cargo xtask images` for real: build the three images with podman, push them to a
+//! `cargo xtask images` for real, with each engine: build the three images, push them to a
 //! throwaway registry on loopback, pull them back by digest, and run them against a real
-//! PostgreSQL — read-only, as the user the image names, which must not be root.
+//! PostgreSQL — read-only, as the user the image names, which must not be root. podman runs
+//! as installed; Docker runs as a private daemon of its own (no buildx), stopped at the end.
 //!
-//! Runs where podman is installed (`.ci/run` installs it); elsewhere it says so and passes.
+//! Runs where the engines are installed (`.ci/run` installs them); elsewhere each says so and
+//! passes, but under `CI` a missing one fails.
+
+mod engines;
 
 use std::{
     process::{Command, Output, Stdio},
+    sync::Mutex,
     time::{Duration, Instant},
 };
 
+use engines::{Dockerd, Engine};
 use local_pg::LocalPg;
 use processes::{Process, Signal, Stop};
 
 const READY: Duration = Duration::from_secs(60);
 
+/// One build at a time: both write the host-built contexts under target/images.
+static BUILDS: Mutex<()> = Mutex::new(());
+
 #[test]
-fn images_build_push_pull_and_run() {
-    if processes::find_program("podman").is_none() {
-        // CI installs podman (.ci/run): there, a missing engine is a failure, not a skip.
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "podman is not installed (apt-get install podman runc)"
-        );
-        eprintln!("images test skipped: podman is not installed (apt-get install podman runc)");
+fn podman_builds_pushes_pulls_and_runs_the_images() {
+    if !installed("podman", "apt-get install podman runc") {
         return;
     }
+    images_build_push_pull_and_run(&Engine::podman());
+}
+
+#[test]
+fn docker_without_buildx_builds_pushes_pulls_and_runs_the_images() {
+    if !installed("dockerd", "apt-get install docker.io")
+        || !installed("docker", "apt-get install docker.io")
+    {
+        return;
+    }
+    if !is_root() {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI runs as root: dockerd needs it"
+        );
+        eprintln!("docker images test skipped: a private dockerd needs root");
+        return;
+    }
+    images_build_push_pull_and_run(&Engine::docker(Dockerd::start()));
+}
+
+/// Whether `program` is on PATH; if not, a skip with a note, or under `CI` a failure.
+fn installed(program: &str, install: &str) -> bool {
+    if processes::find_program(program).is_some() {
+        return true;
+    }
+    // CI installs every engine (.ci/run): there, a missing one is a failure, not a skip.
+    assert!(
+        std::env::var_os("CI").is_none(),
+        "{program} is not installed ({install})"
+    );
+    eprintln!("images test skipped: {program} is not installed ({install})");
+    false
+}
+
+/// Root, as a private dockerd needs (Linux: the owner of /proc/self; elsewhere false).
+fn is_root() -> bool {
+    std::fs::metadata("/proc/self").is_ok_and(|m| std::os::unix::fs::MetadataExt::uid(&m) == 0)
+}
+
+fn images_build_push_pull_and_run(engine: &Engine) {
     for (tool, package) in [("docker-registry", "docker-registry"), ("skopeo", "skopeo")] {
         assert!(
             processes::find_program(tool).is_some(),
-            "podman is here but {tool} is not: apt-get install {package}"
+            "{} is here but {tool} is not: apt-get install {package}",
+            engine.name
         );
     }
     let registry = Registry::start();
@@ -36,20 +81,16 @@ fn images_build_push_pull_and_run() {
     let prefix = format!("127.0.0.1:{}/randoms-{unique}", registry.port);
     let tag = format!("test-{unique}");
 
-    let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
-        .args([
-            "images",
-            "--engine",
-            "podman",
-            "--push",
-            "--registry",
-            &prefix,
-            "--tag",
-            &tag,
-        ])
-        .stderr(Stdio::inherit())
-        .output()
-        .expect("run cargo xtask images");
+    let out = {
+        let _one_at_a_time = BUILDS.lock().unwrap_or_else(|e| e.into_inner());
+        engine
+            .command(env!("CARGO_BIN_EXE_xtask"))
+            .args(["images", "--engine", engine.name, "--push"])
+            .args(["--registry", &prefix, "--tag", &tag])
+            .stderr(Stdio::inherit())
+            .output()
+            .expect("run cargo xtask images")
+    };
     let table = String::from_utf8_lossy(&out.stdout).into_owned();
     assert!(out.status.success(), "cargo xtask images failed: {table}");
     println!("{table}");
@@ -74,12 +115,9 @@ fn images_build_push_pull_and_run() {
     }
 
     // Forget the local copies, then pull by digest: what runs is what the registry holds.
-    podman(&["rmi", "--force"], &images.pushed);
+    engine.run(&["rmi", "--force"], &images.pushed);
     for reference in &images.by_digest {
-        let out = podman(
-            &["pull", "--quiet", "--tls-verify=false"],
-            std::slice::from_ref(reference),
-        );
+        let out = engine.pull(reference);
         assert!(out.status.success(), "pull {reference}: {}", stderr(&out));
         let config = skopeo_config(reference);
         let user = config["config"]["User"].as_str().unwrap_or_default();
@@ -100,14 +138,15 @@ fn images_build_push_pull_and_run() {
     let database_url = pg.url_for("postgres");
 
     // The migrator migrates a real database and exits 0.
-    let out = Command::new("podman")
+    let out = engine
+        .command(engine.name)
         .args(["run", "--rm", "--network", "host", "--read-only"])
         .args(["-e", &format!("DATABASE_URL={database_url}")])
         .arg(&migrator)
         .output()
         .expect("run the migrator image");
     assert!(out.status.success(), "migrator: {}", stderr(&out));
-    let containers = Containers::default();
+    let containers = Containers::new(engine);
 
     // The API, read-only: ready, and the ten latest from the migrated database.
     let api_port = processes::free_port().expect("a free port");
@@ -160,7 +199,7 @@ fn images_build_push_pull_and_run() {
     assert_eq!(config["api_base_url"], api_base_url);
 
     drop(containers);
-    podman(&["rmi", "--force"], &images.by_digest);
+    engine.run(&["rmi", "--force"], &images.by_digest);
 }
 
 /// A docker-registry on a free loopback port, its storage in a temp dir; gone on drop.
@@ -221,14 +260,21 @@ struct Images {
 }
 
 /// Containers started detached; removed (and their logs shown on failure) on drop.
-#[derive(Default)]
-struct Containers {
+struct Containers<'a> {
+    engine: &'a Engine,
     names: std::cell::RefCell<Vec<String>>,
 }
 
-impl Containers {
+impl<'a> Containers<'a> {
+    fn new(engine: &'a Engine) -> Self {
+        Self {
+            engine,
+            names: Default::default(),
+        }
+    }
+
     fn run(&self, name: &str, env: &[String], image: &str) {
-        let mut cmd = Command::new("podman");
+        let mut cmd = self.engine.command(self.engine.name);
         cmd.args([
             "run",
             "--detach",
@@ -241,7 +287,7 @@ impl Containers {
         for var in env {
             cmd.args(["-e", var]);
         }
-        let out = cmd.arg(image).output().expect("podman run");
+        let out = cmd.arg(image).output().expect("run a container");
         assert!(out.status.success(), "run {image}: {}", stderr(&out));
         self.names.borrow_mut().push(name.to_owned());
     }
@@ -249,7 +295,7 @@ impl Containers {
     fn logs(&self) -> String {
         let mut all = String::new();
         for name in self.names.borrow().iter() {
-            let out = podman(&["logs"], std::slice::from_ref(name));
+            let out = self.engine.run(&["logs"], std::slice::from_ref(name));
             all += &format!(
                 "--- {name}\n{}{}",
                 String::from_utf8_lossy(&out.stdout),
@@ -260,14 +306,14 @@ impl Containers {
     }
 }
 
-impl Drop for Containers {
+impl Drop for Containers<'_> {
     fn drop(&mut self) {
         if std::thread::panicking() {
             eprintln!("{}", self.logs());
         }
         let names = self.names.borrow().clone();
         if !names.is_empty() {
-            podman(&["rm", "--force", "--time", "10"], &names);
+            self.engine.remove(&names);
         }
     }
 }
@@ -307,14 +353,6 @@ fn skopeo_config(reference: &str) -> serde_json::Value {
         stderr(&out)
     );
     serde_json::from_slice(&out.stdout).expect("skopeo prints JSON")
-}
-
-fn podman(args: &[&str], names: &[String]) -> Output {
-    Command::new("podman")
-        .args(args)
-        .args(names)
-        .output()
-        .expect("run podman")
 }
 
 fn stderr(out: &Output) -> String {
