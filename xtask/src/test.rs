@@ -17,6 +17,7 @@ const MACOS: &str = "aarch64-apple-darwin";
 const MACOS_PACKAGES: &[&str] = &[
     "xtask",
     "bench",
+    "container-engine",
     "processes",
     "local-pg",
     "test-support",

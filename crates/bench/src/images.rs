@@ -144,20 +144,9 @@ fn pushed_size(url: &str) -> anyhow::Result<u64> {
         .with_context(|| format!("reading the manifest at {url}"))?;
     let manifest: Value = serde_json::from_slice(&body)
         .with_context(|| format!("the manifest at {url} is not JSON"))?;
-    manifest_size(&manifest).with_context(|| {
+    container_engine::manifest_size(&manifest).with_context(|| {
         format!("the manifest at {url} has no config and layer sizes (an index of platforms?)")
     })
-}
-
-/// Config plus layers, as the manifest lists them; None when a size is missing.
-fn manifest_size(manifest: &Value) -> Option<u64> {
-    let config = manifest["config"]["size"].as_u64()?;
-    let layers = manifest["layers"].as_array()?;
-    layers
-        .iter()
-        .map(|layer| layer["size"].as_u64())
-        .sum::<Option<u64>>()
-        .map(|layers| config + layers)
 }
 
 fn target(component: &str) -> u64 {
@@ -213,22 +202,5 @@ impl Outcome {
             })
             .collect();
         json!({ "comparison": "image sizes", "engine": self.engine, "rows": rows })
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn sums_config_and_layers() {
-        let manifest = serde_json::json!({
-            "schemaVersion": 2,
-            "config": {"size": 100},
-            "layers": [{"size": 1000}, {"size": 20}],
-        });
-        assert_eq!(super::manifest_size(&manifest), Some(1120));
-        assert_eq!(
-            super::manifest_size(&serde_json::json!({"config": {}})),
-            None
-        );
     }
 }

@@ -2,21 +2,19 @@
 //!
 //! By default the static (musl) binaries and the SPA bundle are built on the host, reusing
 //! its cargo cache, and copied into `FROM scratch` images (as `ko` does for Go): each
-//! Dockerfile's final stage is built from a directory prepared here (see `context`), so
+//! Dockerfile's final stage is built from a directory prepared here
+//! (`container_engine::host_built`), so
 //! nothing is compiled in a container, no base image is pulled, and any builder works
 //! (podman, Docker with or without buildx). Without a musl toolchain on the host, or with
 //! `--in-container`, the Dockerfiles build everything themselves (cargo-chef dependency
 //! layers).
 
-mod context;
-mod engine;
 mod host;
-mod registry;
 
 use std::path::PathBuf;
 
 use anyhow::Context;
-pub use engine::{Engine, is_tag};
+pub use container_engine::{Engine, is_tag};
 
 use crate::{git, project};
 
@@ -106,17 +104,28 @@ pub fn default_tag() -> anyhow::Result<String> {
     git::short_commit()
 }
 
+/// A tag as registries accept it.
+pub fn check_tag(tag: &str) -> anyhow::Result<String> {
+    if !is_tag(tag) {
+        anyhow::bail!(
+            "--tag {tag:?}: a tag is 1–128 letters, digits, `_`, `.` or `-`, not starting with `.` or `-`"
+        );
+    }
+    Ok(tag.to_owned())
+}
+
 /// Build (and with `push`, push) all three images.
 pub fn build(request: &Request) -> anyhow::Result<Outcome> {
     let registry = request.registry.trim_end_matches('/');
     if registry.is_empty() {
         anyhow::bail!("--registry: empty image name prefix");
     }
-    let engine = request.engine.map_or_else(Engine::detect, Engine::check)?;
-    let tag = request
-        .tag
-        .as_deref()
-        .map_or_else(default_tag, engine::check_tag)?;
+    let engine = match request.engine {
+        Some(engine) => engine.check()?,
+        None => Engine::detect()
+            .context("no container engine answers: install podman or docker, or pass --engine")?,
+    };
+    let tag = request.tag.as_deref().map_or_else(default_tag, check_tag)?;
     // The OCI labels' values, passed to every Dockerfile as build arguments.
     let revision = git::revision().unwrap_or_else(|_| "unknown".to_owned());
     let created = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
@@ -150,12 +159,14 @@ pub fn build(request: &Request) -> anyhow::Result<Outcome> {
         let recipe = project::root().join(format!("docker/{component}.Dockerfile"));
         let (dockerfile, context) = match &dist {
             Some(dist) => {
-                let built = context::write(&recipe, &dist.join(component))?;
+                let name = format!("docker/{component}.Dockerfile");
+                let built = container_engine::host_built(&recipe, &name, &dist.join(component))?;
                 (built.dockerfile, built.dir)
             }
             None => (recipe, project::root()),
         };
-        engine.build(&engine::BuildSpec {
+        eprintln!("xtask: {} build {}", engine.program(), tags[0]);
+        engine.build(&container_engine::BuildSpec {
             dockerfile,
             context,
             tags: &tags,
@@ -164,10 +175,15 @@ pub fn build(request: &Request) -> anyhow::Result<Outcome> {
         let (digest, pushed_bytes) = if request.push {
             let mut digest = None;
             for reference in &tags {
+                eprintln!("xtask: {} push {reference}", engine.program());
                 digest = Some(engine.push(reference)?);
             }
             let digest = digest.context("no tag to push")?;
-            let size = registry::pushed_size(engine, &format!("{name}@{digest}"));
+            let pushed = format!("{name}@{digest}");
+            let size = container_engine::pushed_size(engine, &pushed);
+            if size.is_none() {
+                eprintln!("xtask: images: could not read the pushed size of {pushed}");
+            }
             (Some(digest), size)
         } else {
             (None, None)

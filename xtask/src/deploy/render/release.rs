@@ -36,7 +36,7 @@ pub struct Release {
 
 impl Release {
     pub fn new(registry: &str, tag: &str) -> anyhow::Result<Self> {
-        check_tag(tag)?;
+        images::check_tag(tag)?;
         let pins = images::COMPONENTS
             .iter()
             .map(|&component| Pin {
@@ -78,7 +78,7 @@ impl Release {
 
     /// The images as built (and pushed): their digests pin them when known.
     pub fn from_built(outcome: &images::Outcome) -> anyhow::Result<Self> {
-        check_tag(&outcome.tag)?;
+        images::check_tag(&outcome.tag)?;
         let mut pins = Vec::new();
         for component in images::COMPONENTS {
             let built = outcome
@@ -112,14 +112,6 @@ impl Release {
     pub fn job_name(&self) -> String {
         job_name(&self.tag)
     }
-}
-
-/// Docker's rule for tags ([`images::is_tag`]).
-pub(super) fn check_tag(tag: &str) -> anyhow::Result<()> {
-    if !images::is_tag(tag) {
-        bail!("--tag: {tag:?} is not an image tag (letters, digits, `_`, `.`, `-`; at most 128)");
-    }
-    Ok(())
 }
 
 /// `migrate-<tag>` squeezed into a DNS label: lower case, `-` for anything else, at most 63.

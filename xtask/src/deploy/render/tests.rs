@@ -1,7 +1,4 @@
-use super::{
-    release::{check_tag, job_name},
-    *,
-};
+use super::{release::job_name, *};
 
 #[test]
 fn job_names_are_dns_labels_carrying_the_tag() {
@@ -15,10 +12,10 @@ fn job_names_are_dns_labels_carrying_the_tag() {
 
 #[test]
 fn tags_and_registries_are_checked() {
-    assert!(check_tag("abc1234-dirty").is_ok());
-    assert!(check_tag("-x").is_err());
-    assert!(check_tag("a/b").is_err());
-    assert!(check_tag("").is_err());
+    assert!(images::check_tag("abc1234-dirty").is_ok());
+    assert!(images::check_tag("-x").is_err());
+    assert!(images::check_tag("a/b").is_err());
+    assert!(images::check_tag("").is_err());
     assert!(registry_for(Environment::Prod, None, "render").is_err());
     assert_eq!(
         registry_for(Environment::Dev, None, "render").unwrap(),

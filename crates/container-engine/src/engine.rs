@@ -1,14 +1,15 @@
-//! docker or podman: finding one, building with it, pushing with it.
+//! The engine itself: which one, building with it, pushing with it.
 
-use std::path::PathBuf;
+use std::{
+    path::PathBuf,
+    process::{Command, Output, Stdio},
+};
 
-use anyhow::{Context, bail};
-use xshell::cmd;
-
-use crate::project;
+use crate::{Error, Result};
 
 /// The container engine that builds and pushes images.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "clap", derive(clap::ValueEnum))]
 pub enum Engine {
     Docker,
     Podman,
@@ -33,81 +34,92 @@ impl Engine {
     }
 
     /// The first engine that answers: podman (daemonless), then docker.
-    pub fn detect() -> anyhow::Result<Self> {
+    pub fn detect() -> Option<Self> {
         [Engine::Podman, Engine::Docker]
             .into_iter()
             .find(|e| e.check().is_ok())
-            .context("no container engine answers: install podman or docker, or pass --engine")
     }
 
     /// This engine, if it is installed and answers.
-    pub fn check(self) -> anyhow::Result<Self> {
+    pub fn check(self) -> Result<Self> {
         let program = self.program();
         if processes::find_program(program).is_none() {
-            bail!("--engine {program}: {program} is not on PATH");
+            return Err(Error::NotInstalled { program });
         }
-        let sh = project::shell()?;
-        let out = cmd!(sh, "{program} version")
-            .quiet()
-            .ignore_status()
-            .output()
-            .with_context(|| format!("running {program} version"))?;
+        let out = output(Command::new(program).arg("version"), "version")?;
         if !out.status.success() {
-            bail!(
-                "--engine {program}: `{program} version` failed: {}",
-                last_line(&out.stderr)
-            );
+            let why = last_line(&out.stderr);
+            return Err(Error::NotAnswering { program, why });
         }
         Ok(self)
     }
 
-    pub fn build(self, spec: &BuildSpec<'_>) -> anyhow::Result<()> {
-        let sh = project::shell()?;
-        let (program, dockerfile) = (self.program(), &spec.dockerfile);
-        let mut build = cmd!(sh, "{program} build --file {dockerfile}");
+    /// Builds one image; the engine's progress is shown as it comes.
+    pub fn build(self, spec: &BuildSpec<'_>) -> Result<()> {
+        let mut build = Command::new(self.program());
+        build.arg("build").arg("--file").arg(&spec.dockerfile);
         for (name, value) in spec.build_args {
-            build = build.arg("--build-arg").arg(format!("{name}={value}"));
+            build.arg("--build-arg").arg(format!("{name}={value}"));
         }
         for tag in spec.tags {
-            build = build.arg("--tag").arg(tag);
+            build.arg("--tag").arg(tag);
         }
-        let build = build.arg(&spec.context);
-        project::run(&format!("{program} build {}", spec.tags[0]), build)
+        build.arg(&spec.context);
+        let what = format!("{} build {}", self.program(), spec.tags.join(" "));
+        let status = build
+            .status()
+            .map_err(|source| spawn_error(&what, source))?;
+        if !status.success() {
+            return Err(Error::Failed { what, status });
+        }
+        Ok(())
     }
 
     /// Pushes `reference` and returns the digest the registry gave it (`sha256:…`).
-    pub fn push(self, reference: &str) -> anyhow::Result<String> {
+    pub fn push(self, reference: &str) -> Result<String> {
         let program = self.program();
-        eprintln!("xtask: {program} push {reference}");
-        let sh = project::shell()?;
-        let mut push = cmd!(sh, "{program} push");
+        let what = format!("{program} push {reference}");
+        let mut push = Command::new(program);
+        push.arg("push");
         let digest_file = std::env::temp_dir().join(format!(
-            "xtask-digest-{}-{}",
+            "container-engine-digest-{}-{}",
             std::process::id(),
             rand::random::<u64>()
         ));
         // docker treats 127.0.0.0/8 registries as insecure already.
         if self == Engine::Podman {
             if is_loopback(reference) {
-                push = push.arg("--tls-verify=false");
+                push.arg("--tls-verify=false");
             }
-            push = push.arg("--digestfile").arg(&digest_file);
+            push.arg("--digestfile").arg(&digest_file);
         }
         // Its progress (stderr) is shown as it comes; docker prints the digest on stdout.
-        let stdout = push
+        let out = push
             .arg(reference)
-            .quiet()
-            .read()
-            .map_err(|e| anyhow::anyhow!("{program} push {reference} failed ({e})"))?;
-        if !stdout.is_empty() {
-            eprintln!("{stdout}");
+            .stderr(Stdio::inherit())
+            .output()
+            .map_err(|source| spawn_error(&what, source))?;
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        if !stdout.trim().is_empty() {
+            eprintln!("{}", stdout.trim_end());
+        }
+        if !out.status.success() {
+            let _ = std::fs::remove_file(&digest_file);
+            return Err(Error::Failed {
+                what,
+                status: out.status,
+            });
         }
         let digest = match self {
             Engine::Podman => {
-                let text = std::fs::read_to_string(&digest_file)
-                    .with_context(|| format!("reading {}", digest_file.display()));
+                let text = std::fs::read_to_string(&digest_file);
                 let _ = std::fs::remove_file(&digest_file);
-                text?.trim().to_owned()
+                text.map_err(|source| Error::Io {
+                    path: digest_file,
+                    source,
+                })?
+                .trim()
+                .to_owned()
             }
             // "<tag>: digest: sha256:… size: 1234"
             Engine::Docker => stdout
@@ -118,20 +130,23 @@ impl Engine {
                 .to_owned(),
         };
         if !digest.starts_with("sha256:") {
-            bail!("{program} push {reference}: no digest in its output");
+            return Err(Error::NoDigest { what });
         }
         Ok(digest)
     }
 }
 
-/// A tag as registries accept it.
-pub fn check_tag(tag: &str) -> anyhow::Result<String> {
-    if !is_tag(tag) {
-        bail!(
-            "--tag {tag:?}: a tag is 1–128 letters, digits, `_`, `.` or `-`, not starting with `.` or `-`"
-        );
+fn output(cmd: &mut Command, what: &str) -> Result<Output> {
+    cmd.stdin(Stdio::null())
+        .output()
+        .map_err(|source| spawn_error(what, source))
+}
+
+fn spawn_error(what: &str, source: std::io::Error) -> Error {
+    Error::Spawn {
+        what: what.to_owned(),
+        source,
     }
-    Ok(tag.to_owned())
 }
 
 /// Docker's rule for tags: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.
@@ -178,11 +193,10 @@ mod tests {
 
     #[test]
     fn tags() {
-        assert!(check_tag("abc1234-dirty").is_ok());
-        assert!(check_tag("0.1.0-abc").is_ok());
+        assert!(is_tag("abc1234-dirty"));
+        assert!(is_tag("0.1.0-abc"));
         for bad in ["", "-x", ".x", "a/b", "a:b", &"x".repeat(129)] {
-            let err = check_tag(bad).expect_err(bad).to_string();
-            assert!(err.starts_with("--tag "), "{err}");
+            assert!(!is_tag(bad), "{bad}");
         }
     }
 }

@@ -1,0 +1,45 @@
+//! docker or podman, driven for our images: finding one that answers, building an image
+//! from a plain context directory, pushing it for the digest the registry gave it, and
+//! reading what the registry stores.
+//!
+//! Only what every engine has is used: no buildx flag (`--build-context`), so Docker's
+//! legacy builder works as well as BuildKit and podman.
+
+mod context;
+mod engine;
+mod registry;
+
+use std::path::PathBuf;
+
+pub use context::{BuildContext, host_built};
+pub use engine::{BuildSpec, Engine, is_loopback, is_tag};
+pub use registry::{manifest_size, pushed_size};
+
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("--engine {program}: {program} is not on PATH")]
+    NotInstalled { program: &'static str },
+    #[error("--engine {program}: `{program} version` failed: {why}")]
+    NotAnswering { program: &'static str, why: String },
+    #[error("could not run {what}: {source}")]
+    Spawn {
+        what: String,
+        source: std::io::Error,
+    },
+    #[error("{what} failed ({status})")]
+    Failed {
+        what: String,
+        status: std::process::ExitStatus,
+    },
+    #[error("{what}: no digest in its output")]
+    NoDigest { what: String },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{recipe}: no host-built stage: {why}")]
+    Recipe { recipe: String, why: String },
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
