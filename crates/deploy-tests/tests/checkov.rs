@@ -1,7 +1,7 @@
-//! checkov (a policy scanner, `pip install checkov`) over the rendered overlays, with the
-//! skips of deploy/checkov.yaml (each one explained there). Skipped, with a note, where
-//! checkov is not installed, except under `CI` (.ci/run installs it); `CHECKOV=/path/to/
-//! checkov` names one off PATH.
+//! checkov (a policy scanner, `pip install checkov`) over the rendered overlays and the
+//! deployer's RBAC (deploy/deployer), with the skips of deploy/checkov.yaml (each one
+//! explained there). Skipped, with a note, where checkov is not installed, except under `CI`
+//! (.ci/run installs it); `CHECKOV=/path/to/checkov` names one off PATH.
 
 mod common;
 
@@ -29,6 +29,19 @@ fn checkov_finds_nothing_in_the_rendered_overlays() {
         std::fs::write(&file, common::render(env)).expect("write the manifests");
         cmd.arg("--file").arg(&file);
     }
+    // The identity CI deploys with: plain kustomize, as an administrator applies it.
+    let deployer = Command::new("kubectl")
+        .arg("kustomize")
+        .arg(common::root().join("deploy/deployer"))
+        .output()
+        .expect("kubectl renders deploy/deployer");
+    assert!(
+        deployer.status.success(),
+        "kubectl kustomize deploy/deployer failed"
+    );
+    let file = dir.path().join("deployer.yaml");
+    std::fs::write(&file, deployer.stdout).expect("write the deployer's manifests");
+    cmd.arg("--file").arg(&file);
     let output = cmd.output().expect("running checkov");
     let report = String::from_utf8_lossy(&output.stdout);
     assert!(

@@ -183,6 +183,32 @@ fn an_image_the_cluster_cannot_pull_stops_the_deploy_at_once() {
     }
 }
 
+/// A new api pod that cannot pull its image stops the rollout wait within seconds (the
+/// previous pods keep serving), with the way out; web is not waited for.
+#[test]
+fn a_deployment_whose_image_cannot_be_pulled_stops_the_rollout_at_once() {
+    let (tools, out) = deploy_dev_on_a_fake_cluster("RolloutPullBackOff");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains("cannot pull an image of deployment/api")
+            && stderr.contains("pull access denied")
+            && stderr.contains("--pull-secret"),
+        "{stderr}"
+    );
+    // Waited out, the fake's `rollout status` would end well after 300 s, and the deploy
+    // would succeed.
+    let calls = cluster_calls(&tools, "kind-fake");
+    first(&calls, &["rollout status deployment/api"]);
+    first(&calls, &["get pods --selector", "--output=json"]);
+    assert!(
+        !calls
+            .iter()
+            .any(|c| c.contains("rollout status deployment/web")),
+        "{calls:#?}"
+    );
+}
+
 /// Docker Desktop's cluster runs docker's images: they are built with docker even though
 /// podman is on PATH too (both are recording fakes here, and docker answers nothing).
 #[test]

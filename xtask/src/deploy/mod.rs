@@ -14,6 +14,7 @@ mod env;
 mod kubectl;
 mod manifest;
 mod plan;
+mod pods;
 pub mod port_forward;
 mod preflight;
 pub mod render;

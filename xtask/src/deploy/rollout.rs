@@ -6,15 +6,17 @@ use std::{
 };
 
 use anyhow::{Context, bail};
+use processes::{Process, Signal, Stop};
 use serde_json::Value;
 
 use super::{
     kubectl::Kubectl,
     manifest::Document,
     plan::{self, Plan},
+    pods,
 };
 
-/// How often the migration Job is looked at.
+/// How often the migration Job and the pods of a rollout are looked at.
 const POLL: Duration = Duration::from_secs(2);
 
 /// Steps 2 to 6 of the plan; the images are already where the cluster finds them.
@@ -50,8 +52,10 @@ pub fn execute(plan: &Plan, kubectl: &Kubectl) -> anyhow::Result<()> {
     step(6, "waiting for the rollouts");
     for deployment in &plan.rollouts {
         let resource = deployment.resource();
-        if let Err(e) = kubectl.run_in(ns, &["rollout", "status", &resource, &timeout]) {
-            show_pods(kubectl, ns, deployment);
+        if let Err(e) = roll_out(kubectl, ns, deployment, &timeout) {
+            if let Some(selector) = pods::of_deployment(deployment) {
+                pods::show(kubectl, ns, &selector);
+            }
             return Err(e).with_context(|| {
                 format!(
                     "{resource} did not roll out; its previous pods keep serving (maxUnavailable 0). \
@@ -62,6 +66,43 @@ pub fn execute(plan: &Plan, kubectl: &Kubectl) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// `kubectl rollout status`, while the new pods are looked at: one that cannot pull its
+/// image stops the wait at once instead of at the deadline.
+fn roll_out(
+    kubectl: &Kubectl,
+    ns: &str,
+    deployment: &Document,
+    timeout: &str,
+) -> anyhow::Result<()> {
+    let resource = deployment.resource();
+    let mut status = kubectl.command(&["-n", ns, "rollout", "status", &resource, timeout]);
+    let mut watch = Process::spawn(
+        &mut status,
+        Stop::group(Signal::SIGTERM, Duration::from_secs(2)),
+    )
+    .context("starting kubectl rollout status")?;
+    let selector = pods::of_deployment(deployment);
+    let images = pods::images_of(deployment);
+    loop {
+        if let Some(status) = watch.wait_timeout(POLL)? {
+            if status.success() {
+                return Ok(());
+            }
+            bail!("kubectl rollout status {resource} failed ({status})");
+        }
+        let pull = selector
+            .as_deref()
+            .and_then(|s| pods::pull_failure(kubectl, ns, s, &images));
+        if let Some(why) = pull {
+            let _ = watch.stop();
+            bail!(
+                "the cluster cannot pull an image of {resource} ({why}). {}",
+                pods::pull_advice(ns)
+            );
+        }
+    }
 }
 
 fn step(n: u8, what: &str) {
@@ -123,15 +164,15 @@ fn state_of(job: &Value) -> JobState {
     }
 }
 
-/// Runs this version's Job to completion. A Job of this name that failed before (or was
-/// made from another `-dirty` tree) is deleted first; one that succeeded is not rerun; one
-/// still running from an interrupted deploy is waited for.
+/// Runs this version's Job to completion. A Job of this name that failed before is deleted
+/// first; one that succeeded is not rerun (tags name content, `-dirty-<hash>` included);
+/// one still running from an interrupted deploy is waited for.
 fn migrate(plan: &Plan, kubectl: &Kubectl) -> anyhow::Result<()> {
     let ns = plan.namespace.as_str();
     let name = plan.job.name.as_str();
-    let dirty = plan.tag.ends_with("-dirty");
+    let selector = pods::of_job(name);
     match job_state(kubectl, ns, name)? {
-        JobState::Complete if !dirty => {
+        JobState::Complete => {
             eprintln!("xtask: Job {name} already succeeded for this version");
             return Ok(());
         }
@@ -140,7 +181,6 @@ fn migrate(plan: &Plan, kubectl: &Kubectl) -> anyhow::Result<()> {
             eprintln!("xtask: Job {name} is already running (an earlier attempt): waiting for it");
         }
         state => {
-            // Failed, or made from another `-dirty` tree under the same name.
             eprintln!("xtask: deleting the earlier Job {name} ({state:?}) to run it again");
             kubectl.run_in(ns, &["delete", "job", name, "--wait=true"])?;
             kubectl.apply(&plan.dir.join(plan::MIGRATION_FILE))?;
@@ -160,19 +200,17 @@ fn migrate(plan: &Plan, kubectl: &Kubectl) -> anyhow::Result<()> {
                 return Ok(());
             }
             JobState::Failed(reason) => {
-                print_logs(kubectl, ns, name);
+                pods::print_logs(kubectl, ns, &format!("Job {name}"), &selector);
                 bail!(
                     "migration Job {name} failed ({reason}); its logs are above. Nothing was rolled out: the Deployments still run the previous version"
                 );
             }
             JobState::Absent => bail!("migration Job {name} disappeared while running"),
             JobState::Running { active, failed } => {
-                if let Some(why) = pull_failure(kubectl, ns, name) {
+                if let Some(why) = pods::pull_failure(kubectl, ns, &selector, &[]) {
                     bail!(
-                        "the cluster cannot pull the migrator's image ({why}); nothing was rolled out. \
-                         If the registry is private, create a docker-registry Secret in namespace {ns} \
-                         and deploy with --pull-secret NAME (docs/deploy.md, \"Private registries\"); \
-                         if the image is not there, deploy without --no-build to push it"
+                        "the cluster cannot pull the migrator's image ({why}); nothing was rolled out. {}",
+                        pods::pull_advice(ns)
                     );
                 }
                 if last.as_ref() != Some(&state) {
@@ -184,7 +222,7 @@ fn migrate(plan: &Plan, kubectl: &Kubectl) -> anyhow::Result<()> {
             }
         }
         if started.elapsed() > plan.job_timeout() {
-            print_logs(kubectl, ns, name);
+            pods::print_logs(kubectl, ns, &format!("Job {name}"), &selector);
             bail!(
                 "migration Job {name} did not finish within {} s; nothing was rolled out",
                 plan.job_timeout().as_secs()
@@ -195,99 +233,9 @@ fn migrate(plan: &Plan, kubectl: &Kubectl) -> anyhow::Result<()> {
     }
 }
 
-/// Why a pod of the Job cannot start its image, if that is the trouble: a pull fails
-/// within seconds, where waiting for the Job would take its whole deadline. Best effort:
-/// a failed look is no answer.
-fn pull_failure(kubectl: &Kubectl, ns: &str, job: &str) -> Option<String> {
-    let selector = format!("batch.kubernetes.io/job-name={job}");
-    let json = kubectl
-        .output_in(
-            ns,
-            &["get", "pods", "--selector", &selector, "--output=json"],
-        )
-        .ok()?;
-    let pods: Value = serde_json::from_str(&json).ok()?;
-    pull_failure_in(&pods)
-}
-
-fn pull_failure_in(pods: &Value) -> Option<String> {
-    const PULL_ERRORS: [&str; 3] = ["ErrImagePull", "ImagePullBackOff", "InvalidImageName"];
-    let items = pods.get("items")?.as_array()?;
-    items.iter().find_map(|pod| {
-        ["initContainerStatuses", "containerStatuses"]
-            .iter()
-            .filter_map(|field| pod.pointer(&format!("/status/{field}"))?.as_array())
-            .flatten()
-            .find_map(|container| {
-                let waiting = container.pointer("/state/waiting")?;
-                let reason = waiting.get("reason")?.as_str()?;
-                PULL_ERRORS.contains(&reason).then(|| {
-                    let image = container.get("image").and_then(Value::as_str);
-                    let message = waiting.get("message").and_then(Value::as_str);
-                    [Some(reason), image, message]
-                        .into_iter()
-                        .flatten()
-                        .collect::<Vec<_>>()
-                        .join(": ")
-                })
-            })
-    })
-}
-
-fn print_logs(kubectl: &Kubectl, ns: &str, job: &str) {
-    let selector = format!("batch.kubernetes.io/job-name={job}");
-    eprintln!("xtask: logs of Job {job}:");
-    let logs = [
-        "logs",
-        "--selector",
-        &selector,
-        "--all-containers",
-        "--prefix",
-        "--tail=200",
-    ];
-    if let Err(e) = kubectl.run_in(ns, &logs) {
-        eprintln!("xtask: could not read the logs: {e:#}");
-    }
-}
-
-fn show_pods(kubectl: &Kubectl, ns: &str, deployment: &Document) {
-    let Some(labels) = deployment
-        .get("/spec/selector/matchLabels")
-        .and_then(Value::as_object)
-    else {
-        return;
-    };
-    let selector = labels
-        .iter()
-        .filter_map(|(k, v)| v.as_str().map(|v| format!("{k}={v}")))
-        .collect::<Vec<_>>()
-        .join(",");
-    let _ = kubectl.run_in(ns, &["get", "pods", "--selector", &selector, "-o", "wide"]);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_pull_error_is_found_in_any_container_of_any_pod() {
-        let pods = |status: &str| {
-            serde_json::from_str::<Value>(&format!(r#"{{"items":[{{"status":{{}}}},{status}]}}"#))
-                .unwrap()
-        };
-        let backoff = pods(
-            r#"{"status":{"containerStatuses":[{"image":"ghcr.io/a/migrator:t","state":{"waiting":{"reason":"ImagePullBackOff","message":"denied"}}}]}}"#,
-        );
-        assert_eq!(
-            pull_failure_in(&backoff).as_deref(),
-            Some("ImagePullBackOff: ghcr.io/a/migrator:t: denied")
-        );
-        let creating = pods(
-            r#"{"status":{"containerStatuses":[{"state":{"waiting":{"reason":"ContainerCreating"}}}]}}"#,
-        );
-        assert_eq!(pull_failure_in(&creating), None);
-        assert_eq!(pull_failure_in(&serde_json::json!({})), None);
-    }
 
     #[test]
     fn job_states_come_from_conditions_then_counts() {

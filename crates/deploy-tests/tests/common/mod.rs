@@ -23,7 +23,7 @@ use k8s_openapi::{
         },
         networking::v1::{Ingress, NetworkPolicy},
         policy::v1::PodDisruptionBudget,
-        rbac::v1::{Role, RoleBinding},
+        rbac::v1::{ClusterRole, ClusterRoleBinding, Role, RoleBinding},
     },
     apimachinery::pkg::apis::meta::v1::LabelSelector,
 };
@@ -179,6 +179,8 @@ pub enum Typed {
     NetworkPolicy(NetworkPolicy),
     Role(Role),
     RoleBinding(RoleBinding),
+    ClusterRole(ClusterRole),
+    ClusterRoleBinding(ClusterRoleBinding),
     HorizontalPodAutoscaler(HorizontalPodAutoscaler),
     /// A CloudNativePG `Cluster`: no Rust type; checked field by field.
     CnpgCluster,
@@ -248,6 +250,12 @@ impl Manifests {
                 ("rbac.authorization.k8s.io/v1", "Role") => typed!(value, Role, Role),
                 ("rbac.authorization.k8s.io/v1", "RoleBinding") => {
                     typed!(value, RoleBinding, RoleBinding)
+                }
+                ("rbac.authorization.k8s.io/v1", "ClusterRole") => {
+                    typed!(value, ClusterRole, ClusterRole)
+                }
+                ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding") => {
+                    typed!(value, ClusterRoleBinding, ClusterRoleBinding)
                 }
                 ("autoscaling/v2", "HorizontalPodAutoscaler") => {
                     typed!(value, HorizontalPodAutoscaler, HorizontalPodAutoscaler)
@@ -387,6 +395,12 @@ accessor!(ingresses, Ingress, Ingress);
 accessor!(network_policies, NetworkPolicy, NetworkPolicy);
 accessor!(roles, Role, Role);
 accessor!(role_bindings, RoleBinding, RoleBinding);
+accessor!(cluster_roles, ClusterRole, ClusterRole);
+accessor!(
+    cluster_role_bindings,
+    ClusterRoleBinding,
+    ClusterRoleBinding
+);
 accessor!(hpas, HorizontalPodAutoscaler, HorizontalPodAutoscaler);
 
 /// `name` is `base` or `base-<kustomize hash>`.

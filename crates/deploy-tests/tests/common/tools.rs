@@ -15,7 +15,9 @@ pub enum Kubectl {
     Real,
     /// A cluster that serves every API the manifests use, applies anything, reports every
     /// rollout done, and finishes a migration Job with this condition (`Complete`, `Failed`);
-    /// with `ImagePullBackOff`, the Job runs on and its pod cannot pull its image.
+    /// with `ImagePullBackOff`, the Job runs on and its pod cannot pull its image; with
+    /// `RolloutPullBackOff`, the Job completes, and the rollout of the api Deployment never
+    /// ends because its new pod cannot pull the image the deploy applied.
     FakeCluster { job_outcome: &'static str },
 }
 
@@ -43,17 +45,31 @@ case "$1" in
   kustomize|config) exec '{real}' "$@" ;;
   version) echo '{{"serverVersion":{{"major":"1","minor":"33","gitVersion":"v1.33.1-fake"}}}}'; exit 0 ;;
   api-versions) printf '%s\n' v1 apps/v1 batch/v1 policy/v1 networking.k8s.io/v1 rbac.authorization.k8s.io/v1 autoscaling/v2 postgresql.cnpg.io/v1 cert-manager.io/v1 metrics.k8s.io/v1beta1; exit 0 ;;
-  apply) case "$*" in *2-migration.yaml*) touch '{dir}/migration-applied' ;; esac ;;
+  apply)
+    case "$*" in *2-migration.yaml*) touch '{dir}/migration-applied' ;; esac
+    # A copy of what was applied, in order: the deploy rewrites its phase files every run.
+    prev=; for arg; do [ "$prev" = -f ] && file=$arg; prev=$arg; done
+    mkdir -p '{dir}/applied'
+    cp "$file" "{dir}/applied/$(ls '{dir}/applied' | wc -l | xargs printf %04d)-${{file##*/}}" ;;
 esac
 case "$*" in
+  *"rollout status deployment/api "*)
+    [ '{job_outcome}' = RolloutPullBackOff ] && exec sleep 300 ;;
   *"get job "*)
     if [ -e '{dir}/migration-applied' ]; then
-      echo '{{"status":{{"conditions":[{{"type":"{job_outcome}","status":"True","reason":"Fake"}}]}}}}'
+      echo '{{"status":{{"conditions":[{{"type":"{job_condition}","status":"True","reason":"Fake"}}]}}}}'
     fi ;;
   *" logs "*) echo 'migrator: error: fake failure' ;;
   *"get pods "*)
-    if [ '{job_outcome}' = ImagePullBackOff ]; then
-      echo '{{"items":[{{"status":{{"containerStatuses":[{{"image":"fake/migrator:t","state":{{"waiting":{{"reason":"ImagePullBackOff","message":"pull access denied"}}}}}}]}}}}]}}'
+    case "{job_outcome} $*" in
+      ImagePullBackOff*job-name=*) image=fake/migrator:t ;;
+      RolloutPullBackOff*job-name=*) image= ;;
+      # The api image as the deploy applied it.
+      RolloutPullBackOff*) image=$(sed -n 's|^ *image: \(.*/api[:@].*\)$|\1|p' '{dir}'/applied/*3-workloads.yaml | head -n 1) ;;
+      *) image= ;;
+    esac
+    if [ -n "$image" ]; then
+      echo '{{"items":[{{"status":{{"containerStatuses":[{{"image":"'"$image"'","state":{{"waiting":{{"reason":"ImagePullBackOff","message":"pull access denied"}}}}}}]}}}}]}}'
     fi ;;
 esac
 exit 0
@@ -61,6 +77,10 @@ exit 0
                 log = log.display(),
                 real = real.display(),
                 dir = dir.path().display(),
+                job_condition = match job_outcome {
+                    "RolloutPullBackOff" => "Complete",
+                    other => other,
+                },
             ),
         };
         write_exe(&dir.path().join("kubectl"), &script);
@@ -111,6 +131,31 @@ exit 0
             .unwrap()
             .lines()
             .map(str::to_owned)
+            .collect()
+    }
+
+    /// The files of the fake cluster's `apply -f` calls, in order: (name, content).
+    pub fn applied(&self) -> Vec<(String, String)> {
+        let dir = self.dir.path().join("applied");
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .map(|entries| {
+                entries
+                    .map(|e| {
+                        e.expect("an applied file")
+                            .file_name()
+                            .to_string_lossy()
+                            .into_owned()
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        names.sort();
+        names
+            .into_iter()
+            .map(|name| {
+                let text = std::fs::read_to_string(dir.join(&name)).expect("an applied file");
+                (name, text)
+            })
             .collect()
     }
 
