@@ -96,7 +96,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Up { target } => {
             let report = crate::up(&mut client, target).await?;
             let version = report.version.unwrap_or(0);
+            let latest = crate::latest_version();
             match report.applied.len() {
+                0 if version > latest => info!(
+                    "nothing to apply: the database is ahead of this build, at version {version} (this build's migrations, up to {latest}, are all applied)"
+                ),
                 0 => info!("nothing to apply, schema at version {version}"),
                 n => info!(applied = n, "schema at version {version}"),
             }

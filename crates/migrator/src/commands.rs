@@ -54,11 +54,21 @@ pub struct DownReport {
 
 /// Applies the pending migrations up to `target` (default: all), each in its own
 /// transaction together with its history row (refinery's default).
+///
+/// A database ahead of this build (a rollback's migrator meeting a newer release's schema)
+/// is no error when every embedded migration is applied, unchanged: there is nothing to do.
 pub async fn up(client: &mut Client, target: Option<i32>) -> Result<UpReport, Error> {
     if let Some(target) = target {
         check_embedded(target)?;
     }
     lock::exclusive(client, async |client: &mut Client| {
+        let history = history::applied(client).await?;
+        if let Some(version) = ahead_of_this_build(&history)? {
+            return Ok(UpReport {
+                applied: Vec::new(),
+                version: Some(version),
+            });
+        }
         let runner = Runner::new(embedded::migrations()).set_target(match target {
             Some(version) => Target::Version(version),
             None => Target::Latest,
@@ -155,6 +165,36 @@ async fn revert(client: &mut Client, step: &Step, sql: &str) -> Result<(), tokio
     tx.batch_execute(sql).await?;
     history::forget(&tx, step.version).await?;
     tx.commit().await
+}
+
+/// The applied version when it is newer than every embedded one and all of those are
+/// applied as embedded; `None` when the database is not ahead (refinery decides then).
+fn ahead_of_this_build(history: &[Applied]) -> Result<Option<i32>, Error> {
+    let Some(newest) = history.iter().map(|a| a.version).max() else {
+        return Ok(None);
+    };
+    if newest <= embedded::latest_version() {
+        return Ok(None);
+    }
+    for m in embedded::migrations() {
+        match history.iter().find(|a| a.version == m.version()) {
+            None => {
+                return Err(Error::Skipped {
+                    version: m.version(),
+                    name: m.name().to_owned(),
+                    at: newest,
+                });
+            }
+            Some(a) if !same_migration(a, m) => {
+                return Err(Error::Changed {
+                    version: a.version,
+                    name: a.name.clone(),
+                });
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(Some(newest))
 }
 
 fn same_migration(applied: &Applied, embedded: &Migration) -> bool {

@@ -39,6 +39,16 @@ pub enum Error {
     )]
     Divergent { version: i32, name: String },
 
+    #[error(
+        "the database is at version {at}, ahead of this build, but V{version}__{name} of this build was never applied to it"
+    )]
+    Skipped { version: i32, name: String, at: i32 },
+
+    #[error(
+        "V{version}__{name} was applied from a different script than the one this build embeds"
+    )]
+    Changed { version: i32, name: String },
+
     #[error("V{version}__{name} has no down script")]
     NoDownScript { version: i32, name: String },
 
