@@ -77,6 +77,14 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             ),
         )?;
     }
+    // Every migration declares whether the release before it runs on its schema, truthfully.
+    step(
+        "migration compatibility (migrator check)",
+        cmd!(
+            sh,
+            "{cargo} run --quiet --locked --package migrator -- check"
+        ),
+    )?;
     // The SPA as shipped (which also proves `domain` still compiles to wasm), for the
     // browser test.
     let bundle = project::target_dir().join("web").join("dist");

@@ -10,6 +10,8 @@ use settings::Variable;
 use telemetry::{LogFormat, Logs, Output};
 use tracing::info;
 
+use crate::compat::Compatibility;
+
 /// Every variable the migrator reads, and all that it reads: [`run`] loads its settings
 /// from this list, and `--help` lists it.
 pub const VARIABLES: &[Variable] = settings::variables![
@@ -49,6 +51,9 @@ pub enum Command {
     },
     /// Show each migration, applied or pending.
     Status,
+    /// Check the embedded migrations' compatibility declarations (no database needed):
+    /// one declared expand must not drop, rename or tighten what the release before uses.
+    Check,
 }
 
 /// `--help`'s list of [`VARIABLES`], from their declarations.
@@ -77,6 +82,9 @@ struct Settings {
 
 /// Runs one command to completion.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if cli.command == Some(Command::Check) {
+        return check();
+    }
     let settings: Settings = settings::load(VARIABLES)?;
     let db: DbSettings = settings::load(VARIABLES)?;
     // Logs go to stderr: stdout is for `status`'s table. The default leaves out refinery's
@@ -114,7 +122,30 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             }
         }
         Command::Status => print!("{}", crate::status(&client).await?),
+        // Answered before connecting, and needs no database if it were not.
+        Command::Check => check()?,
     }
+    Ok(())
+}
+
+/// `migrator check`: each migration and its compatibility on stdout, or what is wrong.
+fn check() -> anyhow::Result<()> {
+    let problems = crate::compat::check();
+    if !problems.is_empty() {
+        let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+        anyhow::bail!("{}", list.join("; "));
+    }
+    for (step, compatibility) in crate::compat::declared() {
+        match compatibility {
+            Compatibility::Expand => println!("{step}  expand"),
+            Compatibility::Breaking(why) => println!("{step}  breaking: {why}"),
+        }
+    }
+    println!(
+        "schema {}: releases built for schema {} or later run on it",
+        crate::latest_version(),
+        crate::compat::oldest_compatible()
+    );
     Ok(())
 }
 

@@ -7,6 +7,7 @@
 
 pub mod cli;
 mod commands;
+pub mod compat;
 mod embedded;
 mod error;
 mod history;

@@ -27,11 +27,7 @@ async fn up_on_a_newer_schema_says_it_is_ahead_and_changes_nothing() {
     let (url, db) = migrated_by_a_newer_release().await;
     let out = run(&mut migrator(&url, &["up"]));
     out.success();
-    let ahead: Vec<&str> = out
-        .stderr
-        .lines()
-        .filter(|l| l.contains("ahead"))
-        .collect();
+    let ahead: Vec<&str> = out.stderr.lines().filter(|l| l.contains("ahead")).collect();
     assert_eq!(ahead.len(), 1, "{out:#?}");
     assert!(
         ahead[0].contains("at version 4") && ahead[0].contains(&format!("up to {LATEST}")),
@@ -45,6 +41,25 @@ async fn up_on_a_newer_schema_says_it_is_ahead_and_changes_nothing() {
     let status = run(&mut migrator(&url, &["status"]));
     status.success();
     assert!(status.stdout.contains("add_labels"), "{status:#?}");
+}
+
+/// `migrator check` needs no database: it lists each migration's compatibility and what
+/// the schema can run.
+#[test]
+fn check_lists_each_migration_and_the_oldest_compatible_release() {
+    let out = run(migrator("postgres://nowhere.invalid/x", &["check"]).env_remove("DATABASE_URL"));
+    out.success();
+    let lines: Vec<&str> = out.stdout.lines().collect();
+    assert_eq!(
+        lines,
+        [
+            "V1__create_randoms  expand",
+            "V2__seed_randoms  expand",
+            "V3__notify_changes  expand",
+            "schema 3: releases built for schema 0 or later run on it",
+        ],
+        "{out:#?}"
+    );
 }
 
 #[tokio::test]
@@ -72,5 +87,9 @@ async fn a_migration_of_this_build_missing_under_a_newer_one_is_still_an_error()
         "{line}"
     );
     let history = "select count(*) from refinery_schema_history where version = 3";
-    assert_eq!(count(&db, history).await, 0, "nothing was applied out of order");
+    assert_eq!(
+        count(&db, history).await,
+        0,
+        "nothing was applied out of order"
+    );
 }
