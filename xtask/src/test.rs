@@ -18,6 +18,7 @@ const MACOS_PACKAGES: &[&str] = &[
     "xtask",
     "bench",
     "container-engine",
+    "kube-state",
     "processes",
     "local-pg",
     "test-support",

@@ -147,9 +147,10 @@ fn prod_waits_for_cloudnativepg_and_checks_the_certificate_issuer() {
     let calls = cluster_calls(&tools, "gke-fake");
     let issuer = first(&calls, &["get clusterissuer letsencrypt-prod"]);
     let foundation = first(&calls, &["apply --server-side", "1-foundation.yaml"]);
+    // A ready primary is what the migration needs (not all three instances Ready).
     let database = first(
         &calls,
-        &["wait --for=condition=Ready cluster.postgresql.cnpg.io/postgres"],
+        &["get cluster.postgresql.cnpg.io/postgres --output=json"],
     );
     let migration = first(&calls, &["apply --server-side", "2-migration.yaml"]);
     let workloads = first(&calls, &["apply --server-side", "3-workloads.yaml"]);
@@ -160,6 +161,38 @@ fn prod_waits_for_cloudnativepg_and_checks_the_certificate_issuer() {
             && migration < workloads
     );
     assert!(stderr.contains("https://randoms.example.com/"), "{stderr}");
+}
+
+/// prod's restore procedure leaves the API at 0 replicas, where its HPA never scales it up
+/// from: the deploy scales it to the HPA's minimum, after applying it, and says so.
+#[test]
+fn a_deployment_left_at_zero_under_an_hpa_is_scaled_to_its_minimum() {
+    let tools = Tools::new(Kubectl::FakeCluster {
+        job_outcome: "Complete",
+    });
+    tools.set_replicas("api", 0);
+    let args = [
+        "deploy",
+        "prod",
+        "--context",
+        "gke-fake",
+        "--yes",
+        "--no-build",
+        "--tag",
+        TAG,
+        "--registry",
+        REGISTRY,
+    ];
+    let out = tools.run(&args, None);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    let calls = cluster_calls(&tools, "gke-fake");
+    let workloads = first(&calls, &["apply --server-side", "3-workloads.yaml"]);
+    let scale = first(&calls, &["scale deployment/api --replicas=3"]);
+    let rollout = first(&calls, &["rollout status deployment/api"]);
+    assert!(workloads < scale && scale < rollout, "{calls:#?}");
+    assert!(stderr.contains("minReplicas, 3"), "{stderr}");
+    assert!(!calls.iter().any(|c| c.contains("scale deployment/web")));
 }
 
 /// An image the cluster cannot pull (a private registry without `--pull-secret`) is named

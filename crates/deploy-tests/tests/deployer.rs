@@ -180,7 +180,7 @@ fn the_checker_sees_the_deploy_and_denies_what_the_rules_lack() {
         on("create", "jobs.batch", ns, Some(&job)),
         on("delete", "jobs.batch", ns, Some(&job)),
         on("patch", "clusters.postgresql.cnpg.io", ns, Some("postgres")),
-        on("watch", "clusters.postgresql.cnpg.io", ns, Some("postgres")),
+        on("get", "clusters.postgresql.cnpg.io", ns, Some("postgres")),
         on(
             "create",
             "roles.rbac.authorization.k8s.io",

@@ -7,7 +7,9 @@
 //! Deployments, wait for their rollouts → say how to reach the app. `--dry-run` prints the
 //! manifests and the plan and touches no cluster. Also `render` and `port-forward`.
 
+mod autoscaling;
 mod context;
+mod database;
 mod deliver;
 mod dev_secret;
 mod env;

@@ -6,10 +6,12 @@ use std::{
 };
 
 use anyhow::{Context, bail};
+use kube_state::JobState;
 use processes::{Process, Signal, Stop};
 use serde_json::Value;
 
 use super::{
+    autoscaling, database,
     kubectl::Kubectl,
     manifest::Document,
     plan::{self, Plan},
@@ -31,23 +33,14 @@ pub fn execute(plan: &Plan, kubectl: &Kubectl) -> anyhow::Result<()> {
     kubectl.apply(&plan.dir.join(plan::FOUNDATION_FILE))?;
 
     step(3, "waiting for the database");
-    for db in &plan.databases {
-        let resource = db.resource();
-        let (wait, failed) = if plan::is_cnpg_cluster(db) {
-            (["wait", "--for=condition=Ready"], "did not become Ready")
-        } else {
-            (["rollout", "status"], "did not finish rolling out")
-        };
-        kubectl
-            .run_in(ns, &[&wait[..], &[&resource, &timeout]].concat())
-            .with_context(|| format!("{resource} {failed}"))?;
-    }
+    database::wait_for_all(kubectl, ns, &plan.databases, plan.timeout)?;
 
     step(4, &format!("migrating: Job {}", plan.job.name));
     migrate(plan, kubectl)?;
 
     step(5, "applying the Deployments");
     kubectl.apply(&plan.dir.join(plan::WORKLOADS_FILE))?;
+    autoscaling::wake_scaled_to_zero(kubectl, ns, &plan.workloads)?;
 
     step(6, "waiting for the rollouts");
     for deployment in &plan.rollouts {
@@ -84,7 +77,7 @@ fn roll_out(
     )
     .context("starting kubectl rollout status")?;
     let selector = pods::of_deployment(deployment);
-    let images = pods::images_of(deployment);
+    let images = kube_state::images_of(&deployment.value);
     loop {
         if let Some(status) = watch.wait_timeout(POLL)? {
             if status.success() {
@@ -109,15 +102,6 @@ fn step(n: u8, what: &str) {
     eprintln!("xtask: [{n}/7] {what}");
 }
 
-/// The state of a Job, from its status.
-#[derive(Debug, PartialEq, Eq)]
-enum JobState {
-    Absent,
-    Running { active: u64, failed: u64 },
-    Complete,
-    Failed(String),
-}
-
 fn job_state(kubectl: &Kubectl, ns: &str, name: &str) -> anyhow::Result<JobState> {
     let json = kubectl.output_in(
         ns,
@@ -127,41 +111,7 @@ fn job_state(kubectl: &Kubectl, ns: &str, name: &str) -> anyhow::Result<JobState
         return Ok(JobState::Absent);
     }
     let job: Value = serde_json::from_str(&json).context("reading the Job's status")?;
-    Ok(state_of(&job))
-}
-
-fn state_of(job: &Value) -> JobState {
-    let conditions = job
-        .pointer("/status/conditions")
-        .and_then(Value::as_array)
-        .map(Vec::as_slice)
-        .unwrap_or_default();
-    let holds = |kind: &str| {
-        conditions.iter().find(|c| {
-            c.get("type").and_then(Value::as_str) == Some(kind)
-                && c.get("status").and_then(Value::as_str) == Some("True")
-        })
-    };
-    if holds("Complete").is_some() {
-        return JobState::Complete;
-    }
-    if let Some(failed) = holds("Failed") {
-        let reason = ["reason", "message"]
-            .iter()
-            .filter_map(|k| failed.get(*k).and_then(Value::as_str))
-            .collect::<Vec<_>>()
-            .join(": ");
-        return JobState::Failed(reason);
-    }
-    let count = |field: &str| {
-        job.pointer(&format!("/status/{field}"))
-            .and_then(Value::as_u64)
-            .unwrap_or(0)
-    };
-    JobState::Running {
-        active: count("active"),
-        failed: count("failed"),
-    }
+    Ok(JobState::of(&job))
 }
 
 /// Runs this version's Job to completion. A Job of this name that failed before is deleted
@@ -230,43 +180,5 @@ fn migrate(plan: &Plan, kubectl: &Kubectl) -> anyhow::Result<()> {
         }
         last = Some(state);
         thread::sleep(POLL);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn job_states_come_from_conditions_then_counts() {
-        let job = |status: &str| serde_json::from_str::<Value>(status).unwrap();
-        assert_eq!(
-            state_of(&job(
-                r#"{"status":{"conditions":[{"type":"Complete","status":"True"}]}}"#
-            )),
-            JobState::Complete
-        );
-        assert_eq!(
-            state_of(&job(
-                r#"{"status":{"conditions":[{"type":"Failed","status":"True","reason":"BackoffLimitExceeded"}]}}"#
-            )),
-            JobState::Failed("BackoffLimitExceeded".into())
-        );
-        assert_eq!(
-            state_of(&job(r#"{"status":{"active":1,"failed":1}}"#)),
-            JobState::Running {
-                active: 1,
-                failed: 1
-            }
-        );
-        assert_eq!(
-            state_of(&job(
-                r#"{"status":{"conditions":[{"type":"FailureTarget","status":"True"}],"failed":3}}"#
-            )),
-            JobState::Running {
-                active: 0,
-                failed: 3
-            }
-        );
     }
 }

@@ -53,6 +53,15 @@ case "$1" in
     cp "$file" "{dir}/applied/$(ls '{dir}/applied' | wc -l | xargs printf %04d)-${{file##*/}}" ;;
 esac
 case "$*" in
+  *"get cluster.postgresql.cnpg.io/postgres "*)
+    echo '{{"status":{{"readyInstances":1,"phase":"Cluster in healthy state"}}}}' ;;
+  # Replicas as set_replicas left them; nothing (unset) otherwise.
+  *"get deployment "*"jsonpath={{.spec.replicas}}"*)
+    name=${{*#*get deployment }}; name=${{name%% *}}
+    cat '{dir}/replicas-'"$name" 2>/dev/null ;;
+  *" scale deployment/"*)
+    name=${{*#* scale deployment/}}; name=${{name%% *}}
+    replicas=${{*#*--replicas=}}; echo "${{replicas%% *}}" > '{dir}/replicas-'"$name" ;;
   *"rollout status deployment/api "*)
     [ '{job_outcome}' = RolloutPullBackOff ] && exec sleep 300 ;;
   *"get job "*)
@@ -123,6 +132,15 @@ exit 0
             cmd.env("KUBECONFIG", kubeconfig);
         }
         cmd.output().expect("running xtask")
+    }
+
+    /// The fake cluster's Deployment `name` runs `replicas` (e.g. 0 after a restore).
+    pub fn set_replicas(&self, name: &str, replicas: u32) {
+        std::fs::write(
+            self.dir.path().join(format!("replicas-{name}")),
+            replicas.to_string(),
+        )
+        .unwrap();
     }
 
     /// Every call, in order: `kubectl --context c apply …`.

@@ -191,6 +191,12 @@ pub fn requests(call: &str, applied: Option<&str>, existing: &Existing) -> Vec<R
             return vec![Request::non_resource("/version")];
         }
         ["api-versions"] => only(&[]),
+        // `get TYPE/NAME` is `get TYPE NAME`.
+        ["get", object] if object.contains('/') => {
+            only(&["--ignore-not-found", "--output", "-o"]);
+            let (kind, name) = object.split_once('/').unwrap_or_default();
+            out.push(on("get", kind_named(kind), Some(name)));
+        }
         ["get", kind, names @ ..] => {
             only(&["--ignore-not-found", "--output", "-o", "--selector", "-l"]);
             let kind = kind_named(kind);
@@ -242,6 +248,21 @@ pub fn requests(call: &str, applied: Option<&str>, existing: &Existing) -> Vec<R
                 .unwrap_or_else(|| panic!("`{call}`: TYPE/NAME expected"));
             let kind = kind_named(kind);
             out.extend(["get", "list", "watch"].map(|verb| on(verb, kind, Some(name))));
+        }
+        // Reads the object, then patches its scale subresource.
+        ["scale", object] => {
+            only(&["--replicas"]);
+            let (kind, name) = object
+                .split_once('/')
+                .unwrap_or_else(|| panic!("`{call}`: TYPE/NAME expected"));
+            let kind = kind_named(kind);
+            let resource = match kind.resource {
+                "deployments" => "deployments/scale",
+                "statefulsets" => "statefulsets/scale",
+                other => panic!("`{call}`: scaling {other} is not modelled"),
+            };
+            out.push(on("get", kind, Some(name)));
+            out.push(on("patch", Kind { resource, ..kind }, Some(name)));
         }
         ["delete", kind, names @ ..] => {
             only(&["--wait"]);

@@ -1,0 +1,11 @@
+//! What Kubernetes objects' JSON (`kubectl get -o json`) says, for a deploy that waits on
+//! them. Pure functions over `serde_json::Value`: missing fields read as the defaults
+//! Kubernetes gives them, so a half-written status is never an error.
+
+mod job;
+mod pods;
+mod workloads;
+
+pub use job::JobState;
+pub use pods::pull_failure;
+pub use workloads::{cnpg_readiness, hpa_target, images_of, selector_of};
