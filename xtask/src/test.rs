@@ -19,6 +19,7 @@ const MACOS_PACKAGES: &[&str] = &[
     "bench",
     "container-engine",
     "kube-state",
+    "schema-compat",
     "processes",
     "local-pg",
     "test-support",

@@ -10,7 +10,7 @@ use settings::Variable;
 use telemetry::{LogFormat, Logs, Output};
 use tracing::info;
 
-use crate::compat::Compatibility;
+use schema_compat::Compatibility;
 
 /// Every variable the migrator reads, and all that it reads: [`run`] loads its settings
 /// from this list, and `--help` lists it.
@@ -135,8 +135,9 @@ fn check() -> anyhow::Result<()> {
         let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
         anyhow::bail!("{}", list.join("; "));
     }
-    for (step, compatibility) in crate::compat::declared() {
-        match compatibility {
+    for m in schema_compat::MIGRATIONS {
+        let step = format!("V{}__{}", m.version, m.name);
+        match m.compatibility {
             Compatibility::Expand => println!("{step}  expand"),
             Compatibility::Breaking(why) => println!("{step}  breaking: {why}"),
         }
@@ -144,7 +145,7 @@ fn check() -> anyhow::Result<()> {
     println!(
         "schema {}: releases built for schema {} or later run on it",
         crate::latest_version(),
-        crate::compat::oldest_compatible()
+        schema_compat::oldest_compatible()
     );
     Ok(())
 }
