@@ -24,6 +24,22 @@ pub fn revision() -> anyhow::Result<String> {
     git(&["rev-parse", "HEAD"]).context("this is not a git work tree with a commit; pass --tag")
 }
 
+/// HEAD's subject line, and who is deploying: the CI actor, else git's user, else the login.
+pub fn subject_and_author() -> (String, String) {
+    let subject = git(&["log", "-1", "--format=%s"]).unwrap_or_default();
+    let author = std::env::var("GITHUB_ACTOR")
+        .map(|actor| format!("github:{actor}"))
+        .ok()
+        .or_else(|| {
+            git(&["config", "user.email"])
+                .ok()
+                .filter(|e| !e.is_empty())
+        })
+        .or_else(|| std::env::var("USER").ok())
+        .unwrap_or_else(|| "unknown".to_owned());
+    (subject, author)
+}
+
 /// HEAD's first 12 hex digits; when tracked or untracked (not ignored) files differ from it,
 /// `-dirty-` and a hash of those differences: such a build is not that commit, and a
 /// changed build must get a new tag, or a redeploy keeps the old pods.
@@ -67,20 +83,5 @@ fn changes_hash(diff: &[u8], untracked: &[(String, Vec<u8>)]) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::changes_hash;
-
-    #[test]
-    fn the_same_changes_give_the_same_suffix_and_others_another() {
-        let file = |p: &str, c: &str| (p.to_owned(), c.as_bytes().to_vec());
-        let a = changes_hash(b"diff", &[file("new.rs", "fn a() {}")]);
-        assert_eq!(a.len(), 8);
-        assert_eq!(a, changes_hash(b"diff", &[file("new.rs", "fn a() {}")]));
-        assert_ne!(a, changes_hash(b"diff", &[file("new.rs", "fn b() {}")]));
-        assert_ne!(a, changes_hash(b"diff2", &[file("new.rs", "fn a() {}")]));
-        assert_ne!(
-            changes_hash(b"", &[file("ab", "c")]),
-            changes_hash(b"", &[file("a", "bc")])
-        );
-    }
-}
+#[path = "../unit-tests/git.rs"]
+mod tests;

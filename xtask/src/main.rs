@@ -29,6 +29,11 @@ enum Command {
     Dev(dev::Args),
     /// Build the api, migrator and web container images (tagged with the commit); --push them.
     Images(images::Request),
+    /// An environment's release history, newest first, the live release marked.
+    Releases(deploy::rollback::ReleasesArgs),
+    /// Put an earlier release's images back (default: the one before the live one), when
+    /// its code can run on the live schema.
+    Rollback(deploy::rollback::RollbackArgs),
     /// Reach an environment's page and API on localhost (kubectl port-forward, both at once).
     PortForward(deploy::port_forward::Args),
     /// An environment's Kubernetes manifests, images pinned to this commit, to stdout.
@@ -47,7 +52,9 @@ fn main() {
         Command::Dev(args) => dev::run(args),
         Command::Images(args) => images::run(args),
         Command::PortForward(args) => deploy::port_forward::run(args),
+        Command::Releases(args) => deploy::rollback::releases(args),
         Command::Render(args) => deploy::render::run(args),
+        Command::Rollback(args) => deploy::rollback::rollback(args),
         Command::Test(args) => test::run(args),
         Command::Web(args) => web::run(args),
     };

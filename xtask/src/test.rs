@@ -20,6 +20,7 @@ const MACOS_PACKAGES: &[&str] = &[
     "container-engine",
     "kube-state",
     "schema-compat",
+    "releases",
     "processes",
     "local-pg",
     "test-support",

@@ -90,7 +90,8 @@ fn dev_dry_run_plans_images_then_database_then_migration_then_rollouts() {
     assert!(step(&plan, 4).contains("print its logs and stop"));
     assert!(step(&plan, 5).contains("Deployment/api, Deployment/web"));
     assert!(step(&plan, 6).contains("deployment/api, deployment/web"));
-    assert!(step(&plan, 7).contains("port-forward svc/web 8080"));
+    assert!(step(&plan, 7).contains("ConfigMap releases"));
+    assert!(step(&plan, 8).contains("port-forward svc/web 8080"));
     let order: Vec<usize> = (1..=7)
         .map(|n| plan.find(step(&plan, n)).unwrap())
         .collect();
@@ -143,7 +144,7 @@ fn prod_dry_run_waits_for_cloudnativepg_and_says_what_a_real_run_needs() {
     assert!(step(&plan, 1).contains(&format!("push them to {REGISTRY}")));
     assert!(step(&plan, 3).contains("cluster.postgresql.cnpg.io/postgres"));
     assert!(step(&plan, 5).contains("HorizontalPodAutoscaler/api"));
-    assert!(step(&plan, 7).contains("https://randoms.example.com/"));
+    assert!(step(&plan, 8).contains("https://randoms.example.com/"));
     assert!(plan.contains("without --yes"), "{plan}");
 }
 

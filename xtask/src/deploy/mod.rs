@@ -13,6 +13,7 @@ mod database;
 mod deliver;
 mod dev_secret;
 mod env;
+mod history;
 mod kubectl;
 mod manifest;
 mod plan;
@@ -20,6 +21,7 @@ mod pods;
 pub mod port_forward;
 mod preflight;
 pub mod render;
+pub mod rollback;
 mod rollout;
 
 use std::time::Duration;
@@ -112,10 +114,10 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     eprint!("{}", plan.describe());
 
     let (release, rendered) = if args.no_build {
-        eprintln!("xtask: [1/7] images: not built (--no-build)");
+        eprintln!("xtask: [1/8] images: not built (--no-build)");
         (release, rendered)
     } else {
-        eprintln!("xtask: [1/7] images: {}", plan.delivery);
+        eprintln!("xtask: [1/8] images: {}", plan.delivery);
         let outcome = deliver::build_and_deliver(
             &cluster,
             engine,
@@ -130,9 +132,28 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     let plan = plan_of(&rendered, &release)?;
     plan.write_phases()?;
+    // What runs before this deploy: the release its record follows.
+    let history = history::read(&kubectl, &plan.namespace)?;
+    let live = history.live(&history::live_images(&kubectl, &plan.namespace)?);
     rollout::execute(&plan, &kubectl)?;
+    eprintln!("xtask: [7/8] recording the release");
+    let images = release
+        .pins
+        .iter()
+        .map(|p| (p.component.to_owned(), p.reference()))
+        .collect();
+    let previous = live.or(history.records.len().checked_sub(1));
+    let previous = previous.and_then(|i| history.records.get(i));
+    let record = history::this_deploy(&release.tag, images, previous)?;
+    history::append(
+        &kubectl,
+        &plan.namespace,
+        history.clone(),
+        record,
+        &plan.dir,
+    )?;
     eprintln!(
-        "xtask: [7/7] deployed {} to {}: {}",
+        "xtask: [8/8] deployed {} to {}: {}",
         release.tag,
         context,
         plan.access

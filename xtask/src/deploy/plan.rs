@@ -191,7 +191,12 @@ impl Plan {
         );
         let _ = writeln!(
             out,
-            "  7. print how to reach the app ({})",
+            "  7. record the release (tag, images, schema, who, when) in ConfigMap releases: `cargo xtask releases {}` lists them, `cargo xtask rollback {}` goes back",
+            self.env, self.env
+        );
+        let _ = writeln!(
+            out,
+            "  8. print how to reach the app ({})",
             self.access.summary()
         );
         let _ = writeln!(out, "  manifests: {}", self.dir.display());
@@ -292,36 +297,5 @@ fn list(docs: &[Document], name: fn(&Document) -> String, none: &str) -> String 
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn tls_hosts_are_https_and_no_ingress_means_port_forwards() {
-        let docs = manifest::parse_all(
-            "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i}\n\
-             spec: {tls: [{hosts: [a.example]}], rules: [{host: a.example}, {host: b.example}]}\n",
-        )
-        .unwrap();
-        assert_eq!(
-            access(&docs).unwrap(),
-            Access::Ingress {
-                urls: vec!["https://a.example/".into(), "http://b.example/".into()]
-            }
-        );
-        let docs = manifest::parse_all(
-            "apiVersion: v1\nkind: Service\nmetadata: {name: web}\nspec: {ports: [{port: 8080}]}\n---\n\
-             apiVersion: v1\nkind: Service\nmetadata: {name: api}\nspec: {ports: [{port: 3080}]}\n",
-        )
-        .unwrap();
-        let access = access(&docs).unwrap();
-        assert_eq!(
-            access,
-            Access::PortForward {
-                services: vec![("web".into(), 8080), ("api".into(), 3080)]
-            }
-        );
-        let text = access.instructions("kind-x", "ns", "dev");
-        assert!(text.contains("kubectl --context kind-x -n ns port-forward svc/web 8080:8080"));
-        assert!(text.contains("http://localhost:8080"));
-    }
-}
+#[path = "../../unit-tests/deploy/plan.rs"]
+mod tests;

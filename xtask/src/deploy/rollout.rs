@@ -63,7 +63,7 @@ pub fn execute(plan: &Plan, kubectl: &Kubectl) -> anyhow::Result<()> {
 
 /// `kubectl rollout status`, while the new pods are looked at: one that cannot pull its
 /// image stops the wait at once instead of at the deadline.
-fn roll_out(
+pub(super) fn roll_out(
     kubectl: &Kubectl,
     ns: &str,
     deployment: &Document,
@@ -99,7 +99,7 @@ fn roll_out(
 }
 
 fn step(n: u8, what: &str) {
-    eprintln!("xtask: [{n}/7] {what}");
+    eprintln!("xtask: [{n}/8] {what}");
 }
 
 fn job_state(kubectl: &Kubectl, ns: &str, name: &str) -> anyhow::Result<JobState> {

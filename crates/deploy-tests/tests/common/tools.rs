@@ -50,9 +50,24 @@ case "$1" in
     # A copy of what was applied, in order: the deploy rewrites its phase files every run.
     prev=; for arg; do [ "$prev" = -f ] && file=$arg; prev=$arg; done
     mkdir -p '{dir}/applied'
-    cp "$file" "{dir}/applied/$(ls '{dir}/applied' | wc -l | xargs printf %04d)-${{file##*/}}" ;;
+    cp "$file" "{dir}/applied/$(ls '{dir}/applied' | wc -l | xargs printf %04d)-${{file##*/}}"
+    case "$file" in
+      # The history is served back as applied (JSON is what the deploy writes).
+      *release-history.json) cp "$file" '{dir}/history.json' ;;
+      # The Deployments now run the images applied.
+      *3-workloads.yaml) for c in api web; do
+        sed -n "s|^ *image: \(.*/$c[:@].*\)$|\1|p" "$file" | head -n 1 > "{dir}/image-$c"; done ;;
+    esac ;;
 esac
 case "$*" in
+  *"get configmap releases "*) cat '{dir}/history.json' 2>/dev/null ;;
+  *"get deployment "*"--output=json")
+    name=${{*#*get deployment }}; name=${{name%% *}}
+    image=$(cat "{dir}/image-$name" 2>/dev/null)
+    [ -n "$image" ] && echo '{{"apiVersion":"apps/v1","kind":"Deployment","metadata":{{"name":"'"$name"'"}},"spec":{{"selector":{{"matchLabels":{{"app.kubernetes.io/name":"'"$name"'"}}}},"template":{{"spec":{{"containers":[{{"name":"'"$name"'","image":"'"$image"'"}}]}}}}}}}}' ;;
+  *" set image deployment/"*)
+    name=${{*#* set image deployment/}}; name=${{name%% *}}
+    echo "${{*##*=}}" > "{dir}/image-$name" ;;
   *"get cluster.postgresql.cnpg.io/postgres "*)
     echo '{{"status":{{"readyInstances":1,"phase":"Cluster in healthy state"}}}}' ;;
   # Replicas as set_replicas left them; nothing (unset) otherwise.
@@ -120,7 +135,11 @@ exit 0
         path
     }
 
+    /// Runs xtask with these tools first on PATH; one at a time, since every deploy of an
+    /// environment writes the same target/deploy/<env>.
     pub fn run(&self, args: &[&str], kubeconfig: Option<&Path>) -> Output {
+        static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+        let _turn = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
         let path = format!(
             "{}:{}",
             self.dir.path().display(),
@@ -132,6 +151,15 @@ exit 0
             cmd.env("KUBECONFIG", kubeconfig);
         }
         cmd.output().expect("running xtask")
+    }
+
+    /// The fake cluster's release history (the ConfigMap's JSON) and the image its
+    /// Deployment `name` runs, as an earlier deploy would have left them.
+    pub fn set_history(&self, configmap: &str, live: &[(&str, &str)]) {
+        std::fs::write(self.dir.path().join("history.json"), configmap).unwrap();
+        for (name, image) in live {
+            std::fs::write(self.dir.path().join(format!("image-{name}")), image).unwrap();
+        }
     }
 
     /// The fake cluster's Deployment `name` runs `replicas` (e.g. 0 after a restore).

@@ -34,7 +34,8 @@ pub fn record(existing: &Existing) -> Recorded {
     let mut applied = Vec::new();
     // One after the other: every deploy writes target/deploy/prod.
     for (outcome, runs) in [
-        ("Complete", 1),
+        // Two releases, then a rollback to the first.
+        ("Complete", 2),
         ("Failed", 2),
         ("ImagePullBackOff", 1),
         ("RolloutPullBackOff", 1),
@@ -47,6 +48,11 @@ pub fn record(existing: &Existing) -> Recorded {
             tools.set_replicas("api", 0);
         }
         for run in 1..=runs {
+            let tag = if outcome == "Complete" && run == 2 {
+                "second-release"
+            } else {
+                TAG
+            };
             let args = [
                 "deploy",
                 "prod",
@@ -55,7 +61,7 @@ pub fn record(existing: &Existing) -> Recorded {
                 "--yes",
                 "--no-build",
                 "--tag",
-                TAG,
+                tag,
                 "--registry",
                 REGISTRY,
             ];
@@ -67,6 +73,16 @@ pub fn record(existing: &Existing) -> Recorded {
                 succeeded,
                 "{outcome}, run {run}:\n{stderr}"
             );
+        }
+        if outcome == "Complete" {
+            for args in [
+                &["releases", "prod", "--context", CONTEXT][..],
+                &["rollback", "prod", "--context", CONTEXT, "--yes"],
+            ] {
+                let out = tools.run(args, None);
+                let stderr = String::from_utf8_lossy(&out.stderr);
+                assert!(out.status.success(), "{args:?}:\n{stderr}");
+            }
         }
         let mut files = tools.applied().into_iter();
         for call in tools.calls() {

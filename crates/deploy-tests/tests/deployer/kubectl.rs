@@ -249,6 +249,16 @@ pub fn requests(call: &str, applied: Option<&str>, existing: &Existing) -> Vec<R
             let kind = kind_named(kind);
             out.extend(["get", "list", "watch"].map(|verb| on(verb, kind, Some(name))));
         }
+        // Reads the object, then patches the containers' images.
+        ["set", "image", object, _assignments @ ..] => {
+            only(&[]);
+            let (kind, name) = object
+                .split_once('/')
+                .unwrap_or_else(|| panic!("`{call}`: TYPE/NAME expected"));
+            let kind = kind_named(kind);
+            out.push(on("get", kind, Some(name)));
+            out.push(on("patch", kind, Some(name)));
+        }
         // Reads the object, then patches its scale subresource.
         ["scale", object] => {
             only(&["--replicas"]);

@@ -6,6 +6,7 @@
 mod overlay;
 mod release;
 #[cfg(test)]
+#[path = "../../../unit-tests/deploy/render.rs"]
 mod tests;
 
 use std::{

@@ -1,3 +1,6 @@
+//! Unit tests of `xtask/src/deploy/render` (a child module: `super` is that module), kept
+//! out of the source tree so xtask/src stays the program.
+
 use super::{release::job_name, *};
 
 #[test]

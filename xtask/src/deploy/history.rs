@@ -1,0 +1,110 @@
+//! The namespace's release history (crate `releases`) read and written with kubectl, and
+//! what the Deployments run now.
+
+use std::{collections::BTreeMap, path::Path};
+
+use anyhow::Context;
+use releases::{CONFIGMAP, History, Record};
+
+use super::{kubectl::Kubectl, manifest};
+use crate::git;
+
+/// The Deployments whose images say which release is live (the migrator has none).
+pub const DEPLOYMENTS: [&str; 2] = ["api", "web"];
+
+pub fn read(kubectl: &Kubectl, ns: &str) -> anyhow::Result<History> {
+    let json = kubectl.output_in(
+        ns,
+        &[
+            "get",
+            "configmap",
+            CONFIGMAP,
+            "--ignore-not-found",
+            "--output=json",
+        ],
+    )?;
+    History::from_configmap(&json).with_context(|| format!("reading ConfigMap {CONFIGMAP}"))
+}
+
+/// Adds `record` and applies the history, failing if another deploy wrote it meanwhile.
+pub fn append(
+    kubectl: &Kubectl,
+    ns: &str,
+    mut history: History,
+    record: Record,
+    dir: &Path,
+) -> anyhow::Result<()> {
+    let line = format!("{} ({})", record.tag, record.how);
+    history.push(record);
+    let file = dir.join("4-release-history.json");
+    let configmap = history.to_configmap(ns)?;
+    std::fs::write(&file, configmap.to_string())
+        .with_context(|| format!("writing {}", file.display()))?;
+    kubectl
+        .apply(&file)
+        .context("recording the release (if another deploy ran meanwhile, rerun this one)")?;
+    eprintln!("xtask: recorded release {line} in ConfigMap {CONFIGMAP}");
+    Ok(())
+}
+
+/// Component → the image its Deployment's pods run now (absent Deployments left out).
+pub fn live_images(kubectl: &Kubectl, ns: &str) -> anyhow::Result<BTreeMap<String, String>> {
+    let mut images = BTreeMap::new();
+    for name in DEPLOYMENTS {
+        let json = kubectl.output_in(
+            ns,
+            &[
+                "get",
+                "deployment",
+                name,
+                "--ignore-not-found",
+                "--output=json",
+            ],
+        )?;
+        if let Some(doc) = manifest::parse_all(&json)?.first()
+            && let Some(image) = kube_state::images_of(&doc.value).into_iter().next()
+        {
+            images.insert(name.to_owned(), image);
+        }
+    }
+    Ok(images)
+}
+
+/// A record of what this deploy shipped, on the schema this build's migrator leaves: its
+/// newest migration, or the live one's if the database was already ahead.
+pub fn this_deploy(
+    tag: &str,
+    images: BTreeMap<String, String>,
+    previous: Option<&Record>,
+) -> anyhow::Result<Record> {
+    let built_for = schema_compat::latest();
+    let mut breaking = schema_compat::breaking();
+    let mut schema = built_for;
+    if let Some(previous) = previous.filter(|p| p.schema > built_for) {
+        schema = previous.schema;
+        breaking.extend(
+            previous
+                .breaking
+                .iter()
+                .filter(|(v, _)| *v > built_for)
+                .cloned(),
+        );
+    }
+    let (subject, deployed_by) = git::subject_and_author();
+    Ok(Record {
+        tag: tag.to_owned(),
+        images,
+        schema,
+        requires_schema: built_for,
+        breaking,
+        deployed_at: now(),
+        commit: git::revision().unwrap_or_default(),
+        subject,
+        deployed_by,
+        how: "deploy".to_owned(),
+    })
+}
+
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}

@@ -1,0 +1,143 @@
+//! `cargo xtask releases <env>` lists the release history; `cargo xtask rollback <env>`
+//! puts an earlier release's images back, when its code can run on the live schema.
+
+use anyhow::{Context, bail};
+
+use super::{
+    context, dev_secret,
+    env::Environment,
+    history,
+    kubectl::{self, Kubectl},
+    manifest, preflight, render, rollout,
+};
+use crate::git;
+
+#[derive(clap::Args)]
+pub struct ReleasesArgs {
+    /// The environment (an overlay of deploy/overlays/).
+    #[arg(value_enum)]
+    pub env: Environment,
+    /// kubectl context (default: the current one).
+    #[arg(long, value_parser = clap::builder::NonEmptyStringValueParser::new())]
+    pub context: Option<String>,
+}
+
+#[derive(clap::Args)]
+pub struct RollbackArgs {
+    #[command(flatten)]
+    pub target: ReleasesArgs,
+    /// The release to go back to (default: the one before the live one).
+    #[arg(long, value_name = "TAG")]
+    pub to: Option<String>,
+    /// Confirm a rollback that needs it: prod (with --context), or dev on a cluster that is
+    /// not a local one.
+    #[arg(long)]
+    pub yes: bool,
+    /// Longest wait for each rollout, in seconds.
+    #[arg(long, default_value_t = 300)]
+    pub timeout: u64,
+}
+
+/// The namespace of `env` and a kubectl for the context asked for.
+fn connect(args: &ReleasesArgs) -> anyhow::Result<(String, Kubectl, bool)> {
+    preflight::require_kubectl()?;
+    let overlay = args.env.overlay_dir();
+    if args.env == Environment::Dev {
+        dev_secret::ensure(&overlay)?;
+    }
+    let docs = manifest::parse_all(&render::kustomize(&overlay)?)?;
+    let namespace = render::namespace(&docs, args.env)?.to_owned();
+    let context = args
+        .context
+        .clone()
+        .map_or_else(kubectl::current_context, Ok)?;
+    Ok((namespace, Kubectl::new(&context)?, args.context.is_some()))
+}
+
+pub fn releases(args: ReleasesArgs) -> anyhow::Result<()> {
+    let (ns, kubectl, _) = connect(&args)?;
+    let history = history::read(&kubectl, &ns)?;
+    if history.records.is_empty() {
+        eprintln!(
+            "xtask: no release recorded in namespace {ns} (context {})",
+            kubectl.context
+        );
+        return Ok(());
+    }
+    let live = history.live(&history::live_images(&kubectl, &ns)?);
+    print!("{}", history.table(live));
+    if live.is_none() {
+        eprintln!("xtask: note: the Deployments run images no recorded release has");
+    }
+    Ok(())
+}
+
+pub fn rollback(args: RollbackArgs) -> anyhow::Result<()> {
+    let (ns, kubectl, explicit) = connect(&args.target)?;
+    context::check_allowed(args.target.env, &kubectl.context, explicit, args.yes)?;
+    let history = history::read(&kubectl, &ns)?;
+    let live_images = history::live_images(&kubectl, &ns)?;
+    let Some(live) = history.live(&live_images) else {
+        bail!(
+            "the Deployments in {ns} run images no recorded release has ({}); deploy a known tag with `cargo xtask deploy {} --no-build --tag TAG`",
+            live_images.values().cloned().collect::<Vec<_>>().join(", "),
+            args.target.env
+        );
+    };
+    let live_record = &history.records[live];
+    let target = match &args.to {
+        Some(tag) => history.find(tag).with_context(|| {
+            let tags: Vec<&str> = history.records.iter().map(|r| r.tag.as_str()).collect();
+            format!(
+                "--to {tag}: no such release in {ns} (recorded: {})",
+                tags.join(", ")
+            )
+        })?,
+        None => history
+            .previous(live)
+            .context("no release before the live one is recorded: nothing to roll back to")?,
+    };
+    if target.tag == live_record.tag {
+        bail!("--to {}: that release is the live one", target.tag);
+    }
+    releases::check_rollback(target, live_record)
+        .map_err(|refusal| anyhow::anyhow!("refusing to roll back in {ns}: {refusal}"))?;
+    eprintln!(
+        "xtask: rolling back {ns} from {} to {} (built for schema {}, live schema {}: no breaking migration between); its migrator is not run",
+        live_record.tag, target.tag, target.requires_schema, live_record.schema
+    );
+    let timeout = format!("--timeout={}s", args.timeout);
+    for name in history::DEPLOYMENTS {
+        let image = target
+            .images
+            .get(name)
+            .with_context(|| format!("release {} records no {name} image", target.tag))?;
+        let resource = format!("deployment/{name}");
+        kubectl.run_in(
+            &ns,
+            &["set", "image", &resource, &format!("{name}={image}")],
+        )?;
+        let json = kubectl.output_in(&ns, &["get", "deployment", name, "--output=json"])?;
+        let deployment = manifest::parse_all(&json)?
+            .into_iter()
+            .next()
+            .with_context(|| format!("{resource} is gone"))?;
+        rollout::roll_out(&kubectl, &ns, &deployment, &timeout)?;
+    }
+    let (_, deployed_by) = git::subject_and_author();
+    let record = releases::Record {
+        schema: live_record.schema,
+        breaking: live_record.breaking.clone(),
+        deployed_at: history::now(),
+        deployed_by,
+        how: format!("rollback from {}", live_record.tag),
+        ..target.clone()
+    };
+    let dir = crate::project::target_dir()
+        .join("deploy")
+        .join(args.target.env.name());
+    crate::project::create_dir(&dir)?;
+    history::append(&kubectl, &ns, history.clone(), record, &dir)?;
+    eprintln!("xtask: rolled back to {}", target.tag);
+    Ok(())
+}
