@@ -224,13 +224,17 @@ fn a_deployment_whose_image_cannot_be_pulled_stops_the_rollout_at_once() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success(), "{stderr}");
     assert!(
-        stderr.contains("cannot pull an image of deployment/api")
+        stderr.contains("a new pod of deployment/api is stuck: the cluster cannot pull")
             && stderr.contains("pull access denied")
             && stderr.contains("--pull-secret"),
         "{stderr}"
     );
     // Waited out, the fake's `rollout status` would end well after 300 s, and the deploy
-    // would succeed.
+    // would succeed. With no earlier release recorded, nothing is put back.
+    assert!(
+        stderr.contains("no earlier release is recorded"),
+        "{stderr}"
+    );
     let calls = cluster_calls(&tools, "kind-fake");
     first(&calls, &["rollout status deployment/api"]);
     first(&calls, &["get pods --selector", "--output=json"]);

@@ -158,3 +158,53 @@ fn a_rollback_across_a_breaking_migration_is_refused_naming_it() {
         "{calls:#?}"
     );
 }
+
+/// A release whose new api pods crash: the wait stops at once, the report names each failing
+/// pod with its events, its last log lines and what its readiness endpoint says, the
+/// previous release is put back and waited for, the undo is recorded, and the deploy fails.
+#[test]
+fn a_failed_rollout_is_reported_and_undone() {
+    let tools = Tools::new(Kubectl::FakeCluster {
+        job_outcome: "Complete",
+    });
+    deploy(&tools, "good11112222");
+    tools.set_outcome("RolloutCrashLoop");
+    let before = tools.calls().len();
+    let args = [
+        "deploy",
+        "prod",
+        "--yes",
+        "--no-build",
+        "--tag",
+        "bad333334444",
+        "--registry",
+        REGISTRY,
+    ];
+    let (ok, _, stderr) = run(&tools, &args);
+    assert!(!ok, "{stderr}");
+    for says in [
+        "a new pod of deployment/api is stuck: pod api-new-1 cannot run (CrashLoopBackOff",
+        "pod api-new-1 container api: CrashLoopBackOff: back-off 40s; last exit: Error (code 1), 3 restart(s)",
+        "event: Warning BackOff: Back-off restarting failed container api (×3)",
+        "log: api: error: fake crash",
+        "pod api-new-2 container api: NotReady",
+        "readiness: {\"status\":\"not ready\",\"reason\":\"fake: the database is unreachable\"}",
+        "bad333334444 was not deployed: release good11112222 is back and serving",
+    ] {
+        assert!(stderr.contains(says), "{says:?} in:\n{stderr}");
+    }
+    let calls = tools.calls()[before..].to_vec();
+    let undo = format!("set image deployment/api api={REGISTRY}/api:good11112222");
+    assert!(calls.iter().any(|c| c.contains(&undo)), "{calls:#?}");
+    assert!(
+        calls
+            .iter()
+            .any(|c| c.contains("logs api-new-1 --container api --tail=20 --previous"))
+    );
+    let (_, table, _) = run(&tools, &["releases", "prod"]);
+    let newest = table.lines().nth(1).unwrap_or_default();
+    assert!(
+        newest.starts_with("* good11112222") && newest.contains("undo of failed bad333334444"),
+        "{table}"
+    );
+}

@@ -57,3 +57,23 @@ pub fn cnpg_readiness(cluster: &Value) -> (u64, String) {
         .to_owned();
     (ready, phase)
 }
+
+/// Where a workload's container `container` is probed for readiness over HTTP: its path
+/// and port number (a named port resolved through the container's ports).
+pub fn readiness_probe(workload: &Value, container: &str) -> Option<(String, u64)> {
+    let containers = workload
+        .pointer("/spec/template/spec/containers")?
+        .as_array()?;
+    let c = containers
+        .iter()
+        .find(|c| c.get("name").and_then(Value::as_str) == Some(container))?;
+    let probe = c.pointer("/readinessProbe/httpGet")?;
+    let path = probe.get("path").and_then(Value::as_str).unwrap_or("/");
+    let port = match probe.get("port")? {
+        Value::String(name) => c.get("ports")?.as_array()?.iter().find_map(|p| {
+            (p.get("name")?.as_str()? == name).then(|| p.get("containerPort")?.as_u64())?
+        })?,
+        number => number.as_u64()?,
+    };
+    Some((path.to_owned(), port))
+}

@@ -1,6 +1,9 @@
 //! Each reading against the JSON Kubernetes writes, half-written statuses included.
 
-use kube_state::{JobState, cnpg_readiness, hpa_target, images_of, pull_failure, selector_of};
+use kube_state::{
+    JobState, cnpg_readiness, hpa_target, images_of, problems, pull_failure, readiness_probe,
+    recent_events, selector_of,
+};
 use serde_json::{Value, json};
 
 fn parse(text: &str) -> Value {
@@ -110,4 +113,80 @@ fn a_cnpg_cluster_reads_as_starting_until_its_operator_writes_a_status() {
         cnpg_readiness(&healthy),
         (2, "Cluster in healthy state".to_owned())
     );
+}
+
+#[test]
+fn problems_are_stuck_waiting_crashing_or_unready_containers_of_the_images_asked_about() {
+    let pods = json!({"items": [
+        {"metadata": {"name": "api-new-1"}, "status": {"containerStatuses": [{
+            "name": "api", "image": "api:new", "ready": false, "restartCount": 4,
+            "state": {"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 40s"}},
+            "lastState": {"terminated": {"reason": "Error", "exitCode": 1}},
+        }]}},
+        {"metadata": {"name": "api-new-2"}, "status": {"containerStatuses": [{
+            "name": "api", "image": "api:new", "ready": false, "restartCount": 0,
+            "state": {"running": {"startedAt": "2026-12-02T10:00:00Z"}},
+        }]}},
+        {"metadata": {"name": "api-new-3"}, "status": {"containerStatuses": [{
+            "name": "api", "image": "api:new", "ready": false,
+            "state": {"waiting": {"reason": "ContainerCreating"}},
+        }]}},
+        {"metadata": {"name": "api-old"}, "status": {"containerStatuses": [{
+            "name": "api", "image": "api:old", "ready": false,
+            "state": {"waiting": {"reason": "CrashLoopBackOff"}},
+        }]}},
+    ]});
+    let found = problems(&pods, &["api:new".to_owned()]);
+    assert_eq!(found.len(), 2, "{found:#?}");
+    assert_eq!(
+        (
+            found[0].pod.as_str(),
+            found[0].reason.as_str(),
+            found[0].stuck,
+            found[0].restarts
+        ),
+        ("api-new-1", "CrashLoopBackOff", true, 4)
+    );
+    assert_eq!(found[0].message, "back-off 40s; last exit: Error (code 1)");
+    assert_eq!(
+        (found[1].reason.as_str(), found[1].stuck),
+        ("NotReady", false)
+    );
+    assert_eq!(problems(&pods, &[]).len(), 3, "any image: the old pod too");
+    assert!(problems(&json!({}), &[]).is_empty());
+}
+
+#[test]
+fn recent_events_are_the_newest_in_time_order() {
+    let events = json!({"items": [
+        {"type": "Warning", "reason": "Unhealthy", "message": "Readiness probe failed: HTTP probe failed with statuscode: 503", "count": 7, "lastTimestamp": "2026-12-02T10:03:00Z"},
+        {"type": "Normal", "reason": "Pulled", "message": "Container image pulled", "lastTimestamp": "2026-12-02T10:01:00Z"},
+        {"type": "Normal", "reason": "Scheduled", "message": "Successfully assigned", "lastTimestamp": "2026-12-02T10:00:00Z"},
+    ]});
+    assert_eq!(
+        recent_events(&events, 2),
+        [
+            "Normal Pulled: Container image pulled",
+            "Warning Unhealthy: Readiness probe failed: HTTP probe failed with statuscode: 503 (×7)"
+        ]
+    );
+    assert!(recent_events(&json!({}), 5).is_empty());
+}
+
+#[test]
+fn a_readiness_probe_resolves_its_named_port() {
+    let deployment = json!({"spec": {"template": {"spec": {"containers": [
+        {"name": "api", "ports": [{"name": "http", "containerPort": 3080}],
+         "readinessProbe": {"httpGet": {"path": "/ready", "port": "http"}}},
+        {"name": "sidecar", "readinessProbe": {"httpGet": {"port": 9000}}},
+    ]}}}});
+    assert_eq!(
+        readiness_probe(&deployment, "api"),
+        Some(("/ready".to_owned(), 3080))
+    );
+    assert_eq!(
+        readiness_probe(&deployment, "sidecar"),
+        Some(("/".to_owned(), 9000))
+    );
+    assert_eq!(readiness_probe(&deployment, "nope"), None);
 }

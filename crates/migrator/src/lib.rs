@@ -12,12 +12,14 @@ mod embedded;
 mod error;
 mod history;
 mod lock;
+mod status;
 mod wait;
 
 pub use cli::VARIABLES;
-pub use commands::{DownReport, State, Status, StatusRow, Step, UpReport, down, status, up};
+pub use commands::{DownReport, Step, UpReport, down, up};
 pub use error::Error;
 pub use history::applied_version;
+pub use status::{State, Status, StatusRow, status};
 pub use wait::connect;
 
 /// The highest migration version embedded in this build.

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use releases::{History, KEEP, Record, check_rollback};
+use releases::{History, KEEP, Provenance, Record, check_rollback};
 
 fn record(tag: &str, schema: i32, requires: i32, breaking: &[(i32, &str)]) -> Record {
     Record {
@@ -85,4 +85,31 @@ fn a_rollback_across_a_breaking_migration_is_refused_naming_it() {
     assert!(check_rollback(&record("mid", 4, 4, &[]), &live).is_ok());
     let expanded = record("new", 5, 5, &[]);
     assert!(check_rollback(&record("old", 3, 3, &[]), &expanded).is_ok());
+}
+
+#[test]
+fn a_deploy_on_a_schema_a_newer_release_left_records_that_schema_and_its_breaking_migrations() {
+    let newer = record("new", 5, 5, &[(5, "V5__rename: renames name")]);
+    let from = Provenance {
+        commit: "c".repeat(40),
+        ..Provenance::default()
+    };
+    let older = Record::deploy(
+        "old",
+        images("old"),
+        (3, vec![]),
+        Some(&newer),
+        from.clone(),
+    );
+    assert_eq!((older.schema, older.requires_schema), (5, 3));
+    assert_eq!(older.breaking, [(5, "V5__rename: renames name".to_owned())]);
+    assert_eq!(older.how, "deploy");
+    let first = Record::deploy(
+        "first",
+        images("first"),
+        (3, vec![(2, "x".into())]),
+        None,
+        from,
+    );
+    assert_eq!((first.schema, first.breaking.len()), (3, 1));
 }

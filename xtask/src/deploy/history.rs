@@ -70,39 +70,21 @@ pub fn live_images(kubectl: &Kubectl, ns: &str) -> anyhow::Result<BTreeMap<Strin
     Ok(images)
 }
 
-/// A record of what this deploy shipped, on the schema this build's migrator leaves: its
-/// newest migration, or the live one's if the database was already ahead.
+/// A record of what this deploy ships, this build's migrations and commit.
 pub fn this_deploy(
     tag: &str,
     images: BTreeMap<String, String>,
     previous: Option<&Record>,
-) -> anyhow::Result<Record> {
-    let built_for = schema_compat::latest();
-    let mut breaking = schema_compat::breaking();
-    let mut schema = built_for;
-    if let Some(previous) = previous.filter(|p| p.schema > built_for) {
-        schema = previous.schema;
-        breaking.extend(
-            previous
-                .breaking
-                .iter()
-                .filter(|(v, _)| *v > built_for)
-                .cloned(),
-        );
-    }
+) -> Record {
     let (subject, deployed_by) = git::subject_and_author();
-    Ok(Record {
-        tag: tag.to_owned(),
-        images,
-        schema,
-        requires_schema: built_for,
-        breaking,
-        deployed_at: now(),
+    let from = releases::Provenance {
         commit: git::revision().unwrap_or_default(),
         subject,
         deployed_by,
-        how: "deploy".to_owned(),
-    })
+        deployed_at: now(),
+    };
+    let built = (schema_compat::latest(), schema_compat::breaking());
+    Record::deploy(tag, images, built, previous, from)
 }
 
 pub fn now() -> String {

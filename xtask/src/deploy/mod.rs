@@ -13,6 +13,7 @@ mod database;
 mod deliver;
 mod dev_secret;
 mod env;
+mod failure;
 mod history;
 mod kubectl;
 mod manifest;
@@ -135,8 +136,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // What runs before this deploy: the release its record follows.
     let history = history::read(&kubectl, &plan.namespace)?;
     let live = history.live(&history::live_images(&kubectl, &plan.namespace)?);
-    rollout::execute(&plan, &kubectl)?;
-    eprintln!("xtask: [7/8] recording the release");
+    rollout::prepare(&plan, &kubectl)?;
     let images = release
         .pins
         .iter()
@@ -144,7 +144,15 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         .collect();
     let previous = live.or(history.records.len().checked_sub(1));
     let previous = previous.and_then(|i| history.records.get(i));
-    let record = history::this_deploy(&release.tag, images, previous)?;
+    let record = history::this_deploy(&release.tag, images, previous);
+    if let Err(e) = rollout::roll_out_all(&plan, &kubectl) {
+        // What served before this deploy is put back (`live`: None when nothing matched).
+        let before = live.and_then(|i| history.records.get(i));
+        return Err(failure::recover(
+            &kubectl, &plan, e, before, &record, &history,
+        ));
+    }
+    eprintln!("xtask: [7/8] recording the release");
     history::append(
         &kubectl,
         &plan.namespace,

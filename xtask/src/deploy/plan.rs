@@ -150,55 +150,46 @@ impl Plan {
     /// The plan as numbered steps.
     pub fn describe(&self) -> String {
         let secs = self.timeout.as_secs();
-        let mut out = String::new();
-        let _ = writeln!(
-            out,
-            "plan: deploy {} (namespace {}) to {}",
-            self.env, self.namespace, self.target
+        let (env, job) = (&self.env, &self.job.name);
+        let steps = [
+            format!("images: {}", self.delivery),
+            format!(
+                "apply (server-side) {} objects: {}",
+                self.foundation.len(),
+                list(&self.foundation, Document::id, "")
+            ),
+            format!(
+                "wait for the database: {} (timeout {secs} s)",
+                list(&self.databases, Document::resource, "nothing to wait for")
+            ),
+            format!(
+                "run the migration Job {job} and wait for it (timeout {} s); if it fails or is stuck, print its logs and stop: the Deployments keep their version",
+                self.job_timeout().as_secs()
+            ),
+            format!(
+                "apply (server-side) {} objects: {}",
+                self.workloads.len(),
+                list(&self.workloads, Document::id, "")
+            ),
+            format!(
+                "wait for the rollouts: {} (timeout {secs} s each; a new pod that cannot pull, start or stay up stops the wait). If one fails: report each failing pod (reason, events, last log lines, readiness), put the live release back when it runs on the schema, wait for it, record the undo, exit non-zero",
+                list(&self.rollouts, Document::resource, "none")
+            ),
+            format!(
+                "record the release (tag, images, schema, who, when) in ConfigMap releases: `cargo xtask releases {env}` lists them, `cargo xtask rollback {env}` goes back"
+            ),
+            format!("print how to reach the app ({})", self.access.summary()),
+        ];
+        let mut out = format!(
+            "plan: deploy {env} (namespace {}) to {}\n  images, tag {}:\n",
+            self.namespace, self.target, self.tag
         );
-        let _ = writeln!(out, "  images, tag {}:", self.tag);
         for image in &self.images {
             let _ = writeln!(out, "    {image}");
         }
-        let _ = writeln!(out, "  1. images: {}", self.delivery);
-        let _ = writeln!(
-            out,
-            "  2. apply (server-side) {} objects: {}",
-            self.foundation.len(),
-            list(&self.foundation, Document::id, "")
-        );
-        let _ = writeln!(
-            out,
-            "  3. wait for the database: {} (timeout {secs} s)",
-            list(&self.databases, Document::resource, "nothing to wait for")
-        );
-        let _ = writeln!(
-            out,
-            "  4. run the migration Job {} and wait for it (timeout {} s); if it fails, print its logs and stop: the Deployments keep their version",
-            self.job.name,
-            self.job_timeout().as_secs()
-        );
-        let _ = writeln!(
-            out,
-            "  5. apply (server-side) {} objects: {}",
-            self.workloads.len(),
-            list(&self.workloads, Document::id, "")
-        );
-        let _ = writeln!(
-            out,
-            "  6. wait for the rollouts: {} (timeout {secs} s each)",
-            list(&self.rollouts, Document::resource, "none")
-        );
-        let _ = writeln!(
-            out,
-            "  7. record the release (tag, images, schema, who, when) in ConfigMap releases: `cargo xtask releases {}` lists them, `cargo xtask rollback {}` goes back",
-            self.env, self.env
-        );
-        let _ = writeln!(
-            out,
-            "  8. print how to reach the app ({})",
-            self.access.summary()
-        );
+        for (n, step) in steps.iter().enumerate() {
+            let _ = writeln!(out, "  {}. {step}", n + 1);
+        }
         let _ = writeln!(out, "  manifests: {}", self.dir.display());
         out
     }

@@ -1,6 +1,8 @@
-//! Looking at the pods behind a Job or a Deployment while a deploy waits for them: a pull
-//! that fails is known within seconds, where waiting would take the whole deadline.
+//! Looking at the pods behind a Job or a Deployment while a deploy waits for them (a pod
+//! that cannot pull or start is known within seconds, where waiting would take the whole
+//! deadline), and reporting what the failing ones say.
 
+use kube_state::Problem;
 use serde_json::Value;
 
 use super::{kubectl::Kubectl, manifest::Document};
@@ -15,23 +17,39 @@ pub fn of_deployment(deployment: &Document) -> Option<String> {
     kube_state::selector_of(&deployment.value)
 }
 
-/// Why a selected pod cannot get one of `images` (any image when empty), if that is the
-/// trouble: pods of an earlier version failing to pull are not this deploy's. Best effort:
-/// a failed look is no answer.
-pub fn pull_failure(
-    kubectl: &Kubectl,
-    ns: &str,
-    selector: &str,
-    images: &[String],
-) -> Option<String> {
-    let json = kubectl
-        .output_in(
-            ns,
-            &["get", "pods", "--selector", selector, "--output=json"],
+/// The selected pods' containers running one of `images` (any when empty) that are in
+/// trouble. Best effort: a failed look finds nothing.
+pub fn problems(kubectl: &Kubectl, ns: &str, selector: &str, images: &[String]) -> Vec<Problem> {
+    let args = ["get", "pods", "--selector", selector, "--output=json"];
+    let pods = kubectl.output_in(ns, &args).ok();
+    let pods: Option<Value> = pods.and_then(|json| serde_json::from_str(&json).ok());
+    pods.map_or_else(Vec::new, |pods| kube_state::problems(&pods, images))
+}
+
+/// The first container that waiting cannot fix, as one sentence with its way out.
+pub fn stuck(kubectl: &Kubectl, ns: &str, selector: &str, images: &[String]) -> Option<String> {
+    let problem = problems(kubectl, ns, selector, images)
+        .into_iter()
+        .find(|p| p.stuck)?;
+    let what = describe(&problem);
+    Some(if problem.reason.contains("Image") {
+        format!(
+            "the cluster cannot pull {} ({what}). {}",
+            problem.image,
+            pull_advice(ns)
         )
-        .ok()?;
-    let pods: Value = serde_json::from_str(&json).ok()?;
-    kube_state::pull_failure(&pods, images)
+    } else {
+        format!("pod {} cannot run ({what})", problem.pod)
+    })
+}
+
+fn describe(p: &Problem) -> String {
+    let message = if p.message.is_empty() {
+        String::new()
+    } else {
+        format!(": {}", p.message)
+    };
+    format!("{}{message}, {} restart(s)", p.reason, p.restarts)
 }
 
 /// What to do about a pull failure.
@@ -41,6 +59,56 @@ pub fn pull_advice(ns: &str) -> String {
          with --pull-secret NAME (docs/deploy.md, \"Private registries\"); if the image is not \
          there, deploy without --no-build to push it"
     )
+}
+
+/// For each failing container of the Deployment's new pods: its reason, the pod's recent
+/// events, its last log lines and, when it is not ready, what its readiness endpoint says.
+pub fn report(kubectl: &Kubectl, ns: &str, deployment: &Document) {
+    let Some(selector) = of_deployment(deployment) else {
+        return;
+    };
+    let images = kube_state::images_of(&deployment.value);
+    let problems = problems(kubectl, ns, &selector, &images);
+    if problems.is_empty() {
+        eprintln!(
+            "xtask: {}: no failing container found",
+            deployment.resource()
+        );
+    }
+    for p in &problems {
+        eprintln!(
+            "xtask: pod {} container {}: {}",
+            p.pod,
+            p.container,
+            describe(p)
+        );
+        let field = format!("involvedObject.name={}", p.pod);
+        let events = ["get", "events", "--field-selector", &field, "--output=json"];
+        if let Some(events) = kubectl
+            .output_in(ns, &events)
+            .ok()
+            .and_then(|j| serde_json::from_str(&j).ok())
+        {
+            for event in kube_state::recent_events(&events, 5) {
+                eprintln!("  event: {event}");
+            }
+        }
+        // A crashing container's own last words are in its previous run.
+        let mut logs = vec!["logs", &p.pod, "--container", &p.container, "--tail=20"];
+        logs.extend((p.restarts > 0).then_some("--previous"));
+        if let Ok(text) = kubectl.output_in(ns, &logs) {
+            text.lines().for_each(|line| eprintln!("  log: {line}"));
+        }
+        if p.reason == "NotReady"
+            && let Some((path, port)) = kube_state::readiness_probe(&deployment.value, &p.container)
+        {
+            let path = format!("/api/v1/namespaces/{ns}/pods/{}:{port}/proxy{path}", p.pod);
+            match kubectl.output(&["get", "--raw", &path]) {
+                Ok(body) => eprintln!("  readiness: {}", body.trim()),
+                Err(e) => eprintln!("  readiness: could not ask ({e:#})"),
+            }
+        }
+    }
 }
 
 /// The last lines of every container of the selected pods.
@@ -57,9 +125,4 @@ pub fn print_logs(kubectl: &Kubectl, ns: &str, what: &str, selector: &str) {
     if let Err(e) = kubectl.run_in(ns, &logs) {
         eprintln!("xtask: could not read the logs: {e:#}");
     }
-}
-
-/// The selected pods, one line each (`get pods -o wide`).
-pub fn show(kubectl: &Kubectl, ns: &str, selector: &str) {
-    let _ = kubectl.run_in(ns, &["get", "pods", "--selector", selector, "-o", "wide"]);
 }

@@ -12,10 +12,9 @@ use anyhow::{Context, bail};
 use processes::{Process, Signal, Stop};
 
 use super::{
-    dev_secret,
     env::Environment,
     kubectl::{self, Kubectl},
-    manifest::{self, Document},
+    manifest::Document,
     preflight, render,
 };
 use crate::project;
@@ -41,11 +40,7 @@ pub struct Args {
 
 pub fn run(args: Args) -> anyhow::Result<()> {
     preflight::require_kubectl()?;
-    let overlay = args.env.overlay_dir();
-    if args.env == Environment::Dev {
-        dev_secret::ensure(&overlay)?;
-    }
-    let docs = manifest::parse_all(&render::kustomize(&overlay)?)?;
+    let docs = render::overlay_docs(args.env)?;
     let namespace = render::namespace(&docs, args.env)?;
     let context = args.context.map_or_else(kubectl::current_context, Ok)?;
     let kubectl = Kubectl::new(&context)?;

@@ -4,12 +4,14 @@
 use anyhow::{Context, bail};
 
 use super::{
-    context, dev_secret,
+    context,
     env::Environment,
     history,
     kubectl::{self, Kubectl},
     manifest, preflight, render, rollout,
 };
+use releases::Record;
+
 use crate::git;
 
 #[derive(clap::Args)]
@@ -41,11 +43,7 @@ pub struct RollbackArgs {
 /// The namespace of `env` and a kubectl for the context asked for.
 fn connect(args: &ReleasesArgs) -> anyhow::Result<(String, Kubectl, bool)> {
     preflight::require_kubectl()?;
-    let overlay = args.env.overlay_dir();
-    if args.env == Environment::Dev {
-        dev_secret::ensure(&overlay)?;
-    }
-    let docs = manifest::parse_all(&render::kustomize(&overlay)?)?;
+    let docs = render::overlay_docs(args.env)?;
     let namespace = render::namespace(&docs, args.env)?.to_owned();
     let context = args
         .context
@@ -106,24 +104,12 @@ pub fn rollback(args: RollbackArgs) -> anyhow::Result<()> {
         "xtask: rolling back {ns} from {} to {} (built for schema {}, live schema {}: no breaking migration between); its migrator is not run",
         live_record.tag, target.tag, target.requires_schema, live_record.schema
     );
-    let timeout = format!("--timeout={}s", args.timeout);
-    for name in history::DEPLOYMENTS {
-        let image = target
-            .images
-            .get(name)
-            .with_context(|| format!("release {} records no {name} image", target.tag))?;
-        let resource = format!("deployment/{name}");
-        kubectl.run_in(
-            &ns,
-            &["set", "image", &resource, &format!("{name}={image}")],
-        )?;
-        let json = kubectl.output_in(&ns, &["get", "deployment", name, "--output=json"])?;
-        let deployment = manifest::parse_all(&json)?
-            .into_iter()
-            .next()
-            .with_context(|| format!("{resource} is gone"))?;
-        rollout::roll_out(&kubectl, &ns, &deployment, &timeout)?;
-    }
+    point_at(
+        &kubectl,
+        &ns,
+        target,
+        &format!("--timeout={}s", args.timeout),
+    )?;
     let (_, deployed_by) = git::subject_and_author();
     let record = releases::Record {
         schema: live_record.schema,
@@ -139,5 +125,29 @@ pub fn rollback(args: RollbackArgs) -> anyhow::Result<()> {
     crate::project::create_dir(&dir)?;
     history::append(&kubectl, &ns, history.clone(), record, &dir)?;
     eprintln!("xtask: rolled back to {}", target.tag);
+    Ok(())
+}
+
+/// Points the api and web Deployments at `release`'s images and waits for both rollouts.
+pub fn point_at(
+    kubectl: &Kubectl,
+    ns: &str,
+    release: &Record,
+    timeout: &str,
+) -> anyhow::Result<()> {
+    for name in history::DEPLOYMENTS {
+        let image = release
+            .images
+            .get(name)
+            .with_context(|| format!("release {} records no {name} image", release.tag))?;
+        let resource = format!("deployment/{name}");
+        kubectl.run_in(ns, &["set", "image", &resource, &format!("{name}={image}")])?;
+        let json = kubectl.output_in(ns, &["get", "deployment", name, "--output=json"])?;
+        let deployment = manifest::parse_all(&json)?
+            .into_iter()
+            .next()
+            .with_context(|| format!("{resource} is gone"))?;
+        rollout::roll_out(kubectl, ns, &deployment, timeout)?;
+    }
     Ok(())
 }

@@ -21,10 +21,10 @@ use super::{
 /// How often the migration Job and the pods of a rollout are looked at.
 const POLL: Duration = Duration::from_secs(2);
 
-/// Steps 2 to 6 of the plan; the images are already where the cluster finds them.
-pub fn execute(plan: &Plan, kubectl: &Kubectl) -> anyhow::Result<()> {
+/// Steps 2 to 5 of the plan: everything before the rollouts. The images are already where
+/// the cluster finds them.
+pub fn prepare(plan: &Plan, kubectl: &Kubectl) -> anyhow::Result<()> {
     let ns = plan.namespace.as_str();
-    let timeout = format!("--timeout={}s", plan.timeout.as_secs());
 
     step(
         2,
@@ -40,29 +40,22 @@ pub fn execute(plan: &Plan, kubectl: &Kubectl) -> anyhow::Result<()> {
 
     step(5, "applying the Deployments");
     kubectl.apply(&plan.dir.join(plan::WORKLOADS_FILE))?;
-    autoscaling::wake_scaled_to_zero(kubectl, ns, &plan.workloads)?;
+    autoscaling::wake_scaled_to_zero(kubectl, ns, &plan.workloads)
+}
 
+/// Step 6: each rollout, against `--timeout` and the Deployments' progress deadline.
+pub fn roll_out_all(plan: &Plan, kubectl: &Kubectl) -> anyhow::Result<()> {
     step(6, "waiting for the rollouts");
+    let timeout = format!("--timeout={}s", plan.timeout.as_secs());
     for deployment in &plan.rollouts {
-        let resource = deployment.resource();
-        if let Err(e) = roll_out(kubectl, ns, deployment, &timeout) {
-            if let Some(selector) = pods::of_deployment(deployment) {
-                pods::show(kubectl, ns, &selector);
-            }
-            return Err(e).with_context(|| {
-                format!(
-                    "{resource} did not roll out; its previous pods keep serving (maxUnavailable 0). \
-                     Roll back with `kubectl --context {} -n {ns} rollout undo {resource}` or redeploy a previous tag with --no-build --tag",
-                    kubectl.context
-                )
-            });
-        }
+        roll_out(kubectl, &plan.namespace, deployment, &timeout)
+            .with_context(|| format!("{} did not roll out", deployment.resource()))?;
     }
     Ok(())
 }
 
 /// `kubectl rollout status`, while the new pods are looked at: one that cannot pull its
-/// image stops the wait at once instead of at the deadline.
+/// image, or start, or keeps crashing stops the wait at once instead of at the deadline.
 pub(super) fn roll_out(
     kubectl: &Kubectl,
     ns: &str,
@@ -85,15 +78,12 @@ pub(super) fn roll_out(
             }
             bail!("kubectl rollout status {resource} failed ({status})");
         }
-        let pull = selector
+        let stuck = selector
             .as_deref()
-            .and_then(|s| pods::pull_failure(kubectl, ns, s, &images));
-        if let Some(why) = pull {
+            .and_then(|s| pods::stuck(kubectl, ns, s, &images));
+        if let Some(why) = stuck {
             let _ = watch.stop();
-            bail!(
-                "the cluster cannot pull an image of {resource} ({why}). {}",
-                pods::pull_advice(ns)
-            );
+            bail!("a new pod of {resource} is stuck: {why}");
         }
     }
 }
@@ -157,11 +147,9 @@ fn migrate(plan: &Plan, kubectl: &Kubectl) -> anyhow::Result<()> {
             }
             JobState::Absent => bail!("migration Job {name} disappeared while running"),
             JobState::Running { active, failed } => {
-                if let Some(why) = pods::pull_failure(kubectl, ns, &selector, &[]) {
-                    bail!(
-                        "the cluster cannot pull the migrator's image ({why}); nothing was rolled out. {}",
-                        pods::pull_advice(ns)
-                    );
+                if let Some(why) = pods::stuck(kubectl, ns, &selector, &[]) {
+                    pods::print_logs(kubectl, ns, &format!("Job {name}"), &selector);
+                    bail!("migration Job {name} is stuck: {why}; nothing was rolled out");
                 }
                 if last.as_ref() != Some(&state) {
                     eprintln!(

@@ -16,8 +16,9 @@ pub enum Kubectl {
     /// A cluster that serves every API the manifests use, applies anything, reports every
     /// rollout done, and finishes a migration Job with this condition (`Complete`, `Failed`);
     /// with `ImagePullBackOff`, the Job runs on and its pod cannot pull its image; with
-    /// `RolloutPullBackOff`, the Job completes, and the rollout of the api Deployment never
-    /// ends because its new pod cannot pull the image the deploy applied.
+    /// `RolloutPullBackOff` or `RolloutCrashLoop`, the Job completes, and the rollout of the
+    /// api Deployment never ends (its new pod cannot pull the image the deploy applied, or
+    /// crashes while another is not ready) until an image is set back.
     FakeCluster { job_outcome: &'static str },
 }
 
@@ -41,6 +42,8 @@ impl Tools {
                 r#"#!/bin/sh
 echo "kubectl $*" >> '{log}'
 [ "$1" = --context ] && shift 2
+outcome=$(cat '{dir}/outcome' 2>/dev/null || echo '{job_outcome}')
+case "$outcome" in Rollout*) condition=Complete ;; *) condition=$outcome ;; esac
 case "$1" in
   kustomize|config) exec '{real}' "$@" ;;
   version) echo '{{"serverVersion":{{"major":"1","minor":"33","gitVersion":"v1.33.1-fake"}}}}'; exit 0 ;;
@@ -54,8 +57,8 @@ case "$1" in
     case "$file" in
       # The history is served back as applied (JSON is what the deploy writes).
       *release-history.json) cp "$file" '{dir}/history.json' ;;
-      # The Deployments now run the images applied.
-      *3-workloads.yaml) for c in api web; do
+      # The Deployments now run the images applied (and no image was set back since).
+      *3-workloads.yaml) rm -f '{dir}/image-set'; for c in api web; do
         sed -n "s|^ *image: \(.*/$c[:@].*\)$|\1|p" "$file" | head -n 1 > "{dir}/image-$c"; done ;;
     esac ;;
 esac
@@ -67,7 +70,7 @@ case "$*" in
     [ -n "$image" ] && echo '{{"apiVersion":"apps/v1","kind":"Deployment","metadata":{{"name":"'"$name"'"}},"spec":{{"selector":{{"matchLabels":{{"app.kubernetes.io/name":"'"$name"'"}}}},"template":{{"spec":{{"containers":[{{"name":"'"$name"'","image":"'"$image"'"}}]}}}}}}}}' ;;
   *" set image deployment/"*)
     name=${{*#* set image deployment/}}; name=${{name%% *}}
-    echo "${{*##*=}}" > "{dir}/image-$name" ;;
+    echo "${{*##*=}}" > "{dir}/image-$name"; touch '{dir}/image-set' ;;
   *"get cluster.postgresql.cnpg.io/postgres "*)
     echo '{{"status":{{"readyInstances":1,"phase":"Cluster in healthy state"}}}}' ;;
   # Replicas as set_replicas left them; nothing (unset) otherwise.
@@ -77,23 +80,34 @@ case "$*" in
   *" scale deployment/"*)
     name=${{*#* scale deployment/}}; name=${{name%% *}}
     replicas=${{*#*--replicas=}}; echo "${{replicas%% *}}" > '{dir}/replicas-'"$name" ;;
+  # A failing rollout never ends, until an image is set back (an undo).
   *"rollout status deployment/api "*)
-    [ '{job_outcome}' = RolloutPullBackOff ] && exec sleep 300 ;;
+    case "$outcome" in Rollout*) [ -e '{dir}/image-set' ] || exec sleep 300 ;; esac ;;
   *"get job "*)
     if [ -e '{dir}/migration-applied' ]; then
-      echo '{{"status":{{"conditions":[{{"type":"{job_condition}","status":"True","reason":"Fake"}}]}}}}'
+      echo '{{"status":{{"conditions":[{{"type":"'"$condition"'","status":"True","reason":"Fake"}}]}}}}'
     fi ;;
+  *" logs api-"*) echo 'api: error: fake crash' ;;
   *" logs "*) echo 'migrator: error: fake failure' ;;
+  *"get events "*) echo '{{"items":[{{"type":"Warning","reason":"BackOff","message":"Back-off restarting failed container api","count":3,"lastTimestamp":"2026-12-02T10:00:00Z"}}]}}' ;;
+  *"get --raw "*) echo '{{"status":"not ready","reason":"fake: the database is unreachable"}}' ;;
   *"get pods "*)
-    case "{job_outcome} $*" in
-      ImagePullBackOff*job-name=*) image=fake/migrator:t ;;
-      RolloutPullBackOff*job-name=*) image= ;;
-      # The api image as the deploy applied it.
-      RolloutPullBackOff*) image=$(sed -n 's|^ *image: \(.*/api[:@].*\)$|\1|p' '{dir}'/applied/*3-workloads.yaml | head -n 1) ;;
-      *) image= ;;
+    # The api pods run the image the deploy applied, failing until an undo sets another.
+    api=$(cat '{dir}/image-api' 2>/dev/null)
+    [ -e '{dir}/image-set' ] && api=
+    pull='{{"image":"IMAGE","name":"C","state":{{"waiting":{{"reason":"ImagePullBackOff","message":"pull access denied"}}}}}}'
+    crash='{{"image":"'"$api"'","name":"api","restartCount":3,"state":{{"waiting":{{"reason":"CrashLoopBackOff","message":"back-off 40s"}}}},"lastState":{{"terminated":{{"reason":"Error","exitCode":1}}}}}}'
+    unready='{{"image":"'"$api"'","name":"api","ready":false,"state":{{"running":{{"startedAt":"2026-12-02T10:00:00Z"}}}}}}'
+    case "$outcome $*" in
+      ImagePullBackOff*job-name=*) containers=$(echo "$pull" | sed 's|IMAGE|fake/migrator:t|; s|"C"|"migrator"|') ;;
+      *job-name=*) containers= ;;
+      RolloutPullBackOff*) [ -n "$api" ] && containers=$(echo "$pull" | sed "s|IMAGE|$api|; s|\"C\"|\"api\"|") ;;
+      RolloutCrashLoop*) [ -n "$api" ] && containers="$crash" ;;
     esac
-    if [ -n "$image" ]; then
-      echo '{{"items":[{{"status":{{"containerStatuses":[{{"image":"'"$image"'","state":{{"waiting":{{"reason":"ImagePullBackOff","message":"pull access denied"}}}}}}]}}}}]}}'
+    if [ -n "$containers" ]; then
+      echo '{{"items":[{{"metadata":{{"name":"api-new-1"}},"status":{{"containerStatuses":['"$containers"']}}}}'
+      [ "$outcome" = RolloutCrashLoop ] && echo ',{{"metadata":{{"name":"api-new-2"}},"status":{{"containerStatuses":['"$unready"']}}}}'
+      echo ']}}'
     fi ;;
 esac
 exit 0
@@ -101,10 +115,6 @@ exit 0
                 log = log.display(),
                 real = real.display(),
                 dir = dir.path().display(),
-                job_condition = match job_outcome {
-                    "RolloutPullBackOff" => "Complete",
-                    other => other,
-                },
             ),
         };
         write_exe(&dir.path().join("kubectl"), &script);
@@ -151,6 +161,11 @@ exit 0
             cmd.env("KUBECONFIG", kubeconfig);
         }
         cmd.output().expect("running xtask")
+    }
+
+    /// From now on, the fake cluster behaves as `Kubectl::FakeCluster` with this outcome.
+    pub fn set_outcome(&self, outcome: &str) {
+        std::fs::write(self.dir.path().join("outcome"), outcome).unwrap();
     }
 
     /// The fake cluster's release history (the ConfigMap's JSON) and the image its

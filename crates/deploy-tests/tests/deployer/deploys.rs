@@ -83,6 +83,23 @@ pub fn record(existing: &Existing) -> Recorded {
                 let stderr = String::from_utf8_lossy(&out.stderr);
                 assert!(out.status.success(), "{args:?}:\n{stderr}");
             }
+            // A release that crashes: reported (events, logs, readiness) and undone.
+            tools.set_outcome("RolloutCrashLoop");
+            let args = [
+                "deploy",
+                "prod",
+                "--context",
+                CONTEXT,
+                "--yes",
+                "--no-build",
+                "--tag",
+                "third-release",
+                "--registry",
+                REGISTRY,
+            ];
+            let out = tools.run(&args, None);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(stderr.contains("is back and serving"), "{stderr}");
         }
         let mut files = tools.applied().into_iter();
         for call in tools.calls() {

@@ -31,6 +31,7 @@ const KINDS: &[(&str, &[&str], &str, &str, bool)] = &[
     ("Secret", &["secret", "secrets"], "", "secrets", true),
     ("Service", &["service", "services", "svc"], "", "services", true),
     ("Pod", &["pod", "pods", "po"], "", "pods", true),
+    ("Event", &["event", "events", "ev"], "", "events", true),
     ("PersistentVolumeClaim", &["persistentvolumeclaim", "persistentvolumeclaims", "pvc"], "", "persistentvolumeclaims", true),
     ("Deployment", &["deployment", "deployments", "deploy"], "apps", "deployments", true),
     ("StatefulSet", &["statefulset", "statefulsets", "sts"], "apps", "statefulsets", true),
@@ -133,6 +134,9 @@ pub fn requests(call: &str, applied: Option<&str>, existing: &Existing) -> Vec<R
         "--for",
         "--timeout",
         "--tail",
+        "--field-selector",
+        "--container",
+        "--raw",
     ];
     while let Some(word) = words.next() {
         if !word.starts_with('-') {
@@ -191,6 +195,29 @@ pub fn requests(call: &str, applied: Option<&str>, existing: &Existing) -> Vec<R
             return vec![Request::non_resource("/version")];
         }
         ["api-versions"] => only(&[]),
+        // A path of the API itself: here, a pod's readiness endpoint through its proxy.
+        ["get"] => {
+            only(&["--raw"]);
+            let path = flag("--raw").unwrap_or_else(|| panic!("`{call}`: get what?"));
+            let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+            match parts.as_slice() {
+                ["api", "v1", "namespaces", ns, "pods", pod, "proxy", ..] => {
+                    let pod = pod.split(':').next().unwrap_or_default();
+                    let proxy = Kind {
+                        resource: "pods/proxy",
+                        ..kind_named("pods")
+                    };
+                    out.push(Request::resource(
+                        "get",
+                        proxy.group,
+                        proxy.resource,
+                        Some(ns),
+                        Some(pod),
+                    ));
+                }
+                _ => panic!("`{call}`: this raw path is not modelled"),
+            }
+        }
         // `get TYPE/NAME` is `get TYPE NAME`.
         ["get", object] if object.contains('/') => {
             only(&["--ignore-not-found", "--output", "-o"]);
@@ -198,7 +225,14 @@ pub fn requests(call: &str, applied: Option<&str>, existing: &Existing) -> Vec<R
             out.push(on("get", kind_named(kind), Some(name)));
         }
         ["get", kind, names @ ..] => {
-            only(&["--ignore-not-found", "--output", "-o", "--selector", "-l"]);
+            only(&[
+                "--ignore-not-found",
+                "--output",
+                "-o",
+                "--selector",
+                "-l",
+                "--field-selector",
+            ]);
             let kind = kind_named(kind);
             if names.is_empty() {
                 out.push(on("list", kind, None));
@@ -286,7 +320,15 @@ pub fn requests(call: &str, applied: Option<&str>, existing: &Existing) -> Vec<R
             }
         }
         ["logs", objects @ ..] => {
-            only(&["--selector", "-l", "--all-containers", "--prefix", "--tail"]);
+            only(&[
+                "--selector",
+                "-l",
+                "--all-containers",
+                "--prefix",
+                "--tail",
+                "--container",
+                "--previous",
+            ]);
             let pods = kind_named("pods");
             match objects {
                 [] => assert!(

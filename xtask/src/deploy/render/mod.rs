@@ -116,6 +116,15 @@ pub struct Rendered {
 }
 
 /// The name of the Namespace the `env` overlay declares.
+/// The overlay of `env` as plain kustomize renders it (images unpinned).
+pub fn overlay_docs(env: Environment) -> anyhow::Result<Vec<Document>> {
+    let overlay = env.overlay_dir();
+    if env == Environment::Dev {
+        super::dev_secret::ensure(&overlay)?;
+    }
+    manifest::parse_all(&kustomize(&overlay)?)
+}
+
 pub fn namespace(docs: &[Document], env: Environment) -> anyhow::Result<&str> {
     docs.iter()
         .find(|d| d.kind == "Namespace")

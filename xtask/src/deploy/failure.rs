@@ -1,0 +1,56 @@
+//! A rollout that failed: what the failing pods say, then the previous release put back
+//! (when it runs on the schema this deploy left) and waited for, so production serves what
+//! it served before.
+
+use releases::{History, Record};
+
+use super::{history, kubectl::Kubectl, plan::Plan, pods, rollback};
+
+/// Reports, undoes, and returns the error to exit with.
+pub fn recover(
+    kubectl: &Kubectl,
+    plan: &Plan,
+    error: anyhow::Error,
+    previous: Option<&Record>,
+    this: &Record,
+    history: &History,
+) -> anyhow::Error {
+    let ns = plan.namespace.as_str();
+    eprintln!("xtask: the rollout failed: {error:#}");
+    eprintln!("xtask: failure report:");
+    for deployment in &plan.rollouts {
+        pods::report(kubectl, ns, deployment);
+    }
+    let Some(previous) = previous else {
+        return error.context(
+            "no earlier release is recorded to put back; the previous pods, if any, keep serving (maxUnavailable 0), and `kubectl rollout undo` restores their template",
+        );
+    };
+    if let Err(refusal) = releases::check_rollback(previous, this) {
+        return error.context(format!(
+            "the previous release cannot be put back: {refusal}"
+        ));
+    }
+    eprintln!("xtask: undo: putting release {} back", previous.tag);
+    let timeout = format!("--timeout={}s", plan.timeout.as_secs());
+    if let Err(e) = rollback::point_at(kubectl, ns, previous, &timeout) {
+        return error.context(format!(
+            "and putting release {} back failed too: {e:#}",
+            previous.tag
+        ));
+    }
+    let undo = Record {
+        deployed_at: history::now(),
+        how: format!("undo of failed {}", this.tag),
+        schema: this.schema,
+        breaking: this.breaking.clone(),
+        ..previous.clone()
+    };
+    if let Err(e) = history::append(kubectl, ns, history.clone(), undo, &plan.dir) {
+        eprintln!("xtask: could not record the undo: {e:#}");
+    }
+    error.context(format!(
+        "{} was not deployed: release {} is back and serving (the report is above)",
+        this.tag, previous.tag
+    ))
+}
