@@ -20,8 +20,9 @@ fn run(tools: &Tools, args: &[&str]) -> (bool, String, String) {
     (out.status.success(), text(&out.stdout), text(&out.stderr))
 }
 
-fn deploy(tools: &Tools, tag: &str) {
-    let args = [
+/// `cargo xtask deploy prod` of images already pushed under `tag`.
+fn deploy_args(tag: &str) -> [&str; 8] {
+    [
         "deploy",
         "prod",
         "--yes",
@@ -30,8 +31,11 @@ fn deploy(tools: &Tools, tag: &str) {
         tag,
         "--registry",
         REGISTRY,
-    ];
-    let (ok, _, stderr) = run(tools, &args);
+    ]
+}
+
+fn deploy(tools: &Tools, tag: &str) {
+    let (ok, _, stderr) = run(tools, &deploy_args(tag));
     assert!(ok, "deploy {tag}: {stderr}");
 }
 
@@ -170,17 +174,7 @@ fn a_failed_rollout_is_reported_and_undone() {
     deploy(&tools, "good11112222");
     tools.set_outcome("RolloutCrashLoop");
     let before = tools.calls().len();
-    let args = [
-        "deploy",
-        "prod",
-        "--yes",
-        "--no-build",
-        "--tag",
-        "bad333334444",
-        "--registry",
-        REGISTRY,
-    ];
-    let (ok, _, stderr) = run(&tools, &args);
+    let (ok, _, stderr) = run(&tools, &deploy_args("bad333334444"));
     assert!(!ok, "{stderr}");
     for says in [
         "a new pod of deployment/api is stuck: pod api-new-1 cannot run (CrashLoopBackOff",

@@ -53,19 +53,7 @@ pub fn record(existing: &Existing) -> Recorded {
             } else {
                 TAG
             };
-            let args = [
-                "deploy",
-                "prod",
-                "--context",
-                CONTEXT,
-                "--yes",
-                "--no-build",
-                "--tag",
-                tag,
-                "--registry",
-                REGISTRY,
-            ];
-            let out = tools.run(&args, None);
+            let out = tools.run(&deploy_args(tag), None);
             let stderr = String::from_utf8_lossy(&out.stderr);
             let succeeded = outcome == "Complete";
             assert_eq!(
@@ -85,19 +73,7 @@ pub fn record(existing: &Existing) -> Recorded {
             }
             // A release that crashes: reported (events, logs, readiness) and undone.
             tools.set_outcome("RolloutCrashLoop");
-            let args = [
-                "deploy",
-                "prod",
-                "--context",
-                CONTEXT,
-                "--yes",
-                "--no-build",
-                "--tag",
-                "third-release",
-                "--registry",
-                REGISTRY,
-            ];
-            let out = tools.run(&args, None);
+            let out = tools.run(&deploy_args("third-release"), None);
             let stderr = String::from_utf8_lossy(&out.stderr);
             assert!(stderr.contains("is back and serving"), "{stderr}");
         }
@@ -176,4 +152,20 @@ pub fn granted_by(role: &Role) -> Vec<Request> {
         }
     }
     out
+}
+
+/// `cargo xtask deploy prod` of images already pushed under `tag`.
+fn deploy_args(tag: &str) -> [&str; 10] {
+    [
+        "deploy",
+        "prod",
+        "--context",
+        CONTEXT,
+        "--yes",
+        "--no-build",
+        "--tag",
+        tag,
+        "--registry",
+        REGISTRY,
+    ]
 }
