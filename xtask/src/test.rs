@@ -21,6 +21,7 @@ const MACOS_PACKAGES: &[&str] = &[
     "kube-state",
     "schema-compat",
     "releases",
+    "smoke",
     "processes",
     "local-pg",
     "test-support",

@@ -87,6 +87,23 @@ fn dev_waits_for_the_database_then_migrates_then_rolls_out() {
         stderr.contains("port-forward svc/web 8080:8080"),
         "{stderr}"
     );
+    // Verified through port-forwards after the rollouts, before the release is recorded.
+    assert!(
+        stderr.contains(
+            "xtask: verified: 1 api pod(s) ready, GET /randoms lists 1, the page and its config name http://localhost:3080"
+        ),
+        "{stderr}"
+    );
+    let web_rolled = first(&calls, &["rollout status deployment/web"]);
+    let recorded = first(&calls, &["apply --server-side", "4-release-history.json"]);
+    for target in [
+        "port-forward pod/api-new-1 ",
+        "port-forward svc/api ",
+        "port-forward svc/web ",
+    ] {
+        let at = first(&calls, &[target]);
+        assert!(web_rolled < at && at < recorded, "{target}: {calls:#?}");
+    }
     // Nothing was built or loaded.
     assert!(tools.calls().iter().all(|c| c.starts_with("kubectl ")));
 }

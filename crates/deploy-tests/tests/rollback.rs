@@ -202,3 +202,29 @@ fn a_failed_rollout_is_reported_and_undone() {
         "{table}"
     );
 }
+
+/// Rolled out but not serving (the API answers 404 where it must be ready): the verification
+/// fails naming the check and what it got, and the live release is put back.
+#[test]
+fn a_release_that_fails_its_verification_is_undone() {
+    let tools = Tools::new(Kubectl::FakeCluster {
+        job_outcome: "Complete",
+    });
+    deploy(&tools, "good11112222");
+    tools.set_outcome("VerifyFails");
+    let (ok, _, stderr) = run(&tools, &deploy_args("bad333334444"));
+    assert!(!ok, "{stderr}");
+    assert!(stderr.contains("/ready: 404"), "{stderr}");
+    assert!(
+        stderr.contains("release good11112222 is back and serving"),
+        "{stderr}"
+    );
+    let (_, table, _) = run(&tools, &["releases", "prod"]);
+    assert!(
+        table
+            .lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("* good11112222")),
+        "{table}"
+    );
+}

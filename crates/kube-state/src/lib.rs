@@ -7,5 +7,7 @@ mod pods;
 mod workloads;
 
 pub use job::JobState;
-pub use pods::{Problem, problems, pull_failure, recent_events};
-pub use workloads::{cnpg_readiness, hpa_target, images_of, readiness_probe, selector_of};
+pub use pods::{Problem, problems, pull_failure, recent_events, running};
+pub use workloads::{
+    cnpg_readiness, hpa_target, images_of, readiness_probe, selector_of, server_version,
+};

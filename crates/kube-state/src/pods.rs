@@ -145,3 +145,25 @@ pub fn pull_failure(pods: &Value, images: &[String]) -> Option<String> {
             .join(": "),
     )
 }
+
+/// The names of the pods of `pods` (a PodList) whose containers include one running one of
+/// `images`: the pods of a release.
+pub fn running(pods: &Value, images: &[String]) -> Vec<String> {
+    let items = pods.get("items").and_then(Value::as_array);
+    items
+        .into_iter()
+        .flatten()
+        .filter(|pod| {
+            let specs = pod.pointer("/spec/containers").and_then(Value::as_array);
+            let statuses = pod
+                .pointer("/status/containerStatuses")
+                .and_then(Value::as_array);
+            specs.into_iter().chain(statuses).flatten().any(|c| {
+                c.get("image")
+                    .and_then(Value::as_str)
+                    .is_some_and(|i| images.iter().any(|m| m == i))
+            })
+        })
+        .filter_map(|pod| pod.pointer("/metadata/name")?.as_str().map(str::to_owned))
+        .collect()
+}

@@ -60,7 +60,7 @@ pub fn cnpg_readiness(cluster: &Value) -> (u64, String) {
 
 /// Where a workload's container `container` is probed for readiness over HTTP: its path
 /// and port number (a named port resolved through the container's ports).
-pub fn readiness_probe(workload: &Value, container: &str) -> Option<(String, u64)> {
+pub fn readiness_probe(workload: &Value, container: &str) -> Option<(String, u16)> {
     let containers = workload
         .pointer("/spec/template/spec/containers")?
         .as_array()?;
@@ -75,5 +75,22 @@ pub fn readiness_probe(workload: &Value, container: &str) -> Option<(String, u64
         })?,
         number => number.as_u64()?,
     };
-    Some((path.to_owned(), port))
+    Some((path.to_owned(), u16::try_from(port).ok()?))
+}
+
+/// The server's minor version and `gitVersion`, from `kubectl version -o json` (`"33+"`
+/// reads as 33).
+pub fn server_version(version: &Value) -> Option<(u64, String)> {
+    let server = version.get("serverVersion")?;
+    let minor = server
+        .get("minor")?
+        .as_str()?
+        .trim_end_matches('+')
+        .parse()
+        .ok()?;
+    let git = server
+        .get("gitVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("?");
+    Some((minor, git.to_owned()))
 }

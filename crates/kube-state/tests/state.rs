@@ -2,7 +2,7 @@
 
 use kube_state::{
     JobState, cnpg_readiness, hpa_target, images_of, problems, pull_failure, readiness_probe,
-    recent_events, selector_of,
+    recent_events, running, selector_of, server_version,
 };
 use serde_json::{Value, json};
 
@@ -189,4 +189,25 @@ fn a_readiness_probe_resolves_its_named_port() {
         Some(("/".to_owned(), 9000))
     );
     assert_eq!(readiness_probe(&deployment, "nope"), None);
+}
+
+#[test]
+fn the_pods_of_a_release_are_those_running_its_images() {
+    let pods = json!({"items": [
+        {"metadata": {"name": "new-1"}, "spec": {"containers": [{"image": "api:new"}]}},
+        {"metadata": {"name": "old-1"}, "spec": {"containers": [{"image": "api:old"}]}},
+        {"metadata": {"name": "new-2"}, "status": {"containerStatuses": [{"image": "api:new"}]}},
+    ]});
+    assert_eq!(running(&pods, &["api:new".to_owned()]), ["new-1", "new-2"]);
+    assert!(running(&pods, &[]).is_empty());
+}
+
+#[test]
+fn the_server_version_reads_a_plus_suffixed_minor() {
+    let eks = json!({"serverVersion": {"major": "1", "minor": "31+", "gitVersion": "v1.31.4-eks-2d5f260"}});
+    assert_eq!(
+        server_version(&eks),
+        Some((31, "v1.31.4-eks-2d5f260".to_owned()))
+    );
+    assert_eq!(server_version(&json!({"clientVersion": {}})), None);
 }

@@ -9,7 +9,7 @@ mod rollback;
 use std::collections::BTreeMap;
 
 pub use history::{CONFIGMAP, History, KEEP};
-pub use rollback::{Refusal, check_rollback};
+pub use rollback::{NoTarget, Refusal, check_rollback};
 use serde::{Deserialize, Serialize};
 
 /// One deploy or rollback.

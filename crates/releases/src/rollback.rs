@@ -1,6 +1,54 @@
 //! Whether a release may run on the live schema.
 
-use crate::Record;
+use std::collections::BTreeMap;
+
+use crate::{History, Record};
+
+/// Why there is no release to roll back to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum NoTarget {
+    #[error(
+        "the Deployments run images no recorded release has ({0}); deploy a known tag with `cargo xtask deploy ENV --no-build --tag TAG`"
+    )]
+    LiveUnknown(String),
+    #[error("--to {tag}: no such release (recorded: {recorded})")]
+    Unknown { tag: String, recorded: String },
+    #[error("no release before the live one is recorded: nothing to roll back to")]
+    NothingBefore,
+    #[error("--to {0}: that release is the live one")]
+    Live(String),
+}
+
+impl History {
+    /// The live record and the one to roll back to: `to`, or the one before the live one.
+    pub fn rollback_target(
+        &self,
+        live_images: &BTreeMap<String, String>,
+        to: Option<&str>,
+    ) -> Result<(&Record, &Record), NoTarget> {
+        let images = || live_images.values().cloned().collect::<Vec<_>>().join(", ");
+        let live = self
+            .live(live_images)
+            .ok_or_else(|| NoTarget::LiveUnknown(images()))?;
+        let target = match to {
+            Some(tag) => self.find(tag).ok_or_else(|| NoTarget::Unknown {
+                tag: tag.to_owned(),
+                recorded: self
+                    .records
+                    .iter()
+                    .map(|r| r.tag.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            })?,
+            None => self.previous(live).ok_or(NoTarget::NothingBefore)?,
+        };
+        let live = &self.records[live];
+        if target.tag == live.tag {
+            return Err(NoTarget::Live(target.tag.clone()));
+        }
+        Ok((live, target))
+    }
+}
 
 /// Why a rollback is refused: a breaking migration between the target's schema and the
 /// live one.

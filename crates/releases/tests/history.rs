@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use releases::{History, KEEP, Provenance, Record, check_rollback};
+use releases::{History, KEEP, NoTarget, Provenance, Record, check_rollback};
 
 fn record(tag: &str, schema: i32, requires: i32, breaking: &[(i32, &str)]) -> Record {
     Record {
@@ -112,4 +112,37 @@ fn a_deploy_on_a_schema_a_newer_release_left_records_that_schema_and_its_breakin
         from,
     );
     assert_eq!((first.schema, first.breaking.len()), (3, 1));
+}
+
+#[test]
+fn the_rollback_target_is_the_one_asked_for_or_the_one_before_the_live_one() {
+    let mut history = History::default();
+    for (tag, schema) in [("a", 3), ("b", 3), ("c", 3)] {
+        history.push(record(tag, schema, schema, &[]));
+    }
+    let tags =
+        |r: Result<(&Record, &Record), NoTarget>| r.map(|(l, t)| (l.tag.clone(), t.tag.clone()));
+    assert_eq!(
+        tags(history.rollback_target(&images("c"), None)),
+        Ok(("c".into(), "b".into()))
+    );
+    assert_eq!(
+        tags(history.rollback_target(&images("c"), Some("a"))),
+        Ok(("c".into(), "a".into()))
+    );
+    assert_eq!(
+        tags(history.rollback_target(&images("c"), Some("c"))),
+        Err(NoTarget::Live("c".into()))
+    );
+    assert!(
+        matches!(history.rollback_target(&images("c"), Some("z")), Err(NoTarget::Unknown { recorded, .. }) if recorded == "a, b, c")
+    );
+    assert_eq!(
+        tags(history.rollback_target(&images("a"), None)),
+        Err(NoTarget::NothingBefore)
+    );
+    assert!(matches!(
+        history.rollback_target(&images("zz"), None),
+        Err(NoTarget::LiveUnknown(_))
+    ));
 }

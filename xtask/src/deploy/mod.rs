@@ -24,6 +24,7 @@ mod preflight;
 pub mod render;
 pub mod rollback;
 mod rollout;
+mod verify;
 
 use std::time::Duration;
 
@@ -145,7 +146,8 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let previous = live.or(history.records.len().checked_sub(1));
     let previous = previous.and_then(|i| history.records.get(i));
     let record = history::this_deploy(&release.tag, images, previous);
-    if let Err(e) = rollout::roll_out_all(&plan, &kubectl) {
+    let rolled = rollout::roll_out_all(&plan, &kubectl);
+    if let Err(e) = rolled.and_then(|()| verify::verify(&kubectl, &plan)) {
         // What served before this deploy is put back (`live`: None when nothing matched).
         let before = live.and_then(|i| history.records.get(i));
         return Err(failure::recover(

@@ -172,7 +172,7 @@ impl Plan {
                 list(&self.workloads, Document::id, "")
             ),
             format!(
-                "wait for the rollouts: {} (timeout {secs} s each; a new pod that cannot pull, start or stay up stops the wait). If one fails: report each failing pod (reason, events, last log lines, readiness), put the live release back when it runs on the schema, wait for it, record the undo, exit non-zero",
+                "wait for the rollouts: {} (timeout {secs} s each; a new pod that cannot pull, start or stay up stops the wait), then verify the release through port-forwards: each API pod's readiness 200, GET /randoms a JSON array, the page and its /config.json naming API_BASE_URL. If a rollout or the verification fails: report each failing pod (reason, events, last log lines, readiness), put the live release back when it runs on the schema, wait for it, record the undo, exit non-zero",
                 list(&self.rollouts, Document::resource, "none")
             ),
             format!(

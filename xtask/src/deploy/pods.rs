@@ -20,10 +20,14 @@ pub fn of_deployment(deployment: &Document) -> Option<String> {
 /// The selected pods' containers running one of `images` (any when empty) that are in
 /// trouble. Best effort: a failed look finds nothing.
 pub fn problems(kubectl: &Kubectl, ns: &str, selector: &str, images: &[String]) -> Vec<Problem> {
+    list(kubectl, ns, selector).map_or_else(Vec::new, |pods| kube_state::problems(&pods, images))
+}
+
+/// The selected pods (a PodList), if kubectl answers.
+pub fn list(kubectl: &Kubectl, ns: &str, selector: &str) -> Option<Value> {
     let args = ["get", "pods", "--selector", selector, "--output=json"];
-    let pods = kubectl.output_in(ns, &args).ok();
-    let pods: Option<Value> = pods.and_then(|json| serde_json::from_str(&json).ok());
-    pods.map_or_else(Vec::new, |pods| kube_state::problems(&pods, images))
+    let json = kubectl.output_in(ns, &args).ok()?;
+    serde_json::from_str(&json).ok()
 }
 
 /// The first container that waiting cannot fix, as one sentence with its way out.
@@ -76,22 +80,14 @@ pub fn report(kubectl: &Kubectl, ns: &str, deployment: &Document) {
         );
     }
     for p in &problems {
-        eprintln!(
-            "xtask: pod {} container {}: {}",
-            p.pod,
-            p.container,
-            describe(p)
-        );
-        let field = format!("involvedObject.name={}", p.pod);
+        let (pod, container) = (&p.pod, &p.container);
+        eprintln!("xtask: pod {pod} container {container}: {}", describe(p));
+        let field = format!("involvedObject.name={pod}");
         let events = ["get", "events", "--field-selector", &field, "--output=json"];
-        if let Some(events) = kubectl
-            .output_in(ns, &events)
-            .ok()
-            .and_then(|j| serde_json::from_str(&j).ok())
-        {
-            for event in kube_state::recent_events(&events, 5) {
-                eprintln!("  event: {event}");
-            }
+        let events = kubectl.output_in(ns, &events).ok();
+        let events: Option<Value> = events.and_then(|json| serde_json::from_str(&json).ok());
+        for event in events.iter().flat_map(|e| kube_state::recent_events(e, 5)) {
+            eprintln!("  event: {event}");
         }
         // A crashing container's own last words are in its previous run.
         let mut logs = vec!["logs", &p.pod, "--container", &p.container, "--tail=20"];
@@ -114,15 +110,11 @@ pub fn report(kubectl: &Kubectl, ns: &str, deployment: &Document) {
 /// The last lines of every container of the selected pods.
 pub fn print_logs(kubectl: &Kubectl, ns: &str, what: &str, selector: &str) {
     eprintln!("xtask: logs of {what}:");
-    let logs = [
-        "logs",
-        "--selector",
-        selector,
-        "--all-containers",
-        "--prefix",
-        "--tail=200",
-    ];
-    if let Err(e) = kubectl.run_in(ns, &logs) {
+    let logs = ["logs", "--selector", selector];
+    if let Err(e) = kubectl.run_in(
+        ns,
+        &[&logs[..], &["--all-containers", "--prefix", "--tail=200"]].concat(),
+    ) {
         eprintln!("xtask: could not read the logs: {e:#}");
     }
 }

@@ -81,7 +81,7 @@ fn wait(stop: &AtomicBool, children: &mut [(&str, Process)]) -> anyhow::Result<(
     Ok(())
 }
 
-fn service_port(docs: &[Document], name: &str) -> anyhow::Result<u16> {
+pub(super) fn service_port(docs: &[Document], name: &str) -> anyhow::Result<u16> {
     docs.iter()
         .find(|d| d.kind == "Service" && d.name == name)
         .and_then(Document::port)

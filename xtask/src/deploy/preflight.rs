@@ -54,16 +54,8 @@ pub fn check_cluster(kubectl: &Kubectl, docs: &[Document]) -> anyhow::Result<()>
         .output(&["version", "--output=json"])
         .with_context(|| format!("the cluster of context {context:?} does not answer"))?;
     let version: Value = serde_json::from_str(&version).context("reading kubectl version")?;
-    let minor = version
-        .pointer("/serverVersion/minor")
-        .and_then(Value::as_str)
-        .map(|m| m.trim_end_matches('+'))
-        .and_then(|m| m.parse::<u64>().ok())
-        .context("the cluster did not report its version")?;
-    let git = version
-        .pointer("/serverVersion/gitVersion")
-        .and_then(Value::as_str)
-        .unwrap_or("?");
+    let (minor, git) =
+        kube_state::server_version(&version).context("the cluster did not report its version")?;
     if minor < MIN_MINOR {
         bail!(
             "the cluster runs Kubernetes {git}; the manifests need 1.{MIN_MINOR} or later (preStop sleep action)"

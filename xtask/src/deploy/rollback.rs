@@ -1,7 +1,7 @@
 //! `cargo xtask releases <env>` lists the release history; `cargo xtask rollback <env>`
 //! puts an earlier release's images back, when its code can run on the live schema.
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 
 use super::{
     context,
@@ -55,17 +55,10 @@ fn connect(args: &ReleasesArgs) -> anyhow::Result<(String, Kubectl, bool)> {
 pub fn releases(args: ReleasesArgs) -> anyhow::Result<()> {
     let (ns, kubectl, _) = connect(&args)?;
     let history = history::read(&kubectl, &ns)?;
-    if history.records.is_empty() {
-        eprintln!(
-            "xtask: no release recorded in namespace {ns} (context {})",
-            kubectl.context
-        );
-        return Ok(());
-    }
     let live = history.live(&history::live_images(&kubectl, &ns)?);
     print!("{}", history.table(live));
     if live.is_none() {
-        eprintln!("xtask: note: the Deployments run images no recorded release has");
+        eprintln!("xtask: note: no recorded release in {ns} is what the Deployments run");
     }
     Ok(())
 }
@@ -75,29 +68,9 @@ pub fn rollback(args: RollbackArgs) -> anyhow::Result<()> {
     context::check_allowed(args.target.env, &kubectl.context, explicit, args.yes)?;
     let history = history::read(&kubectl, &ns)?;
     let live_images = history::live_images(&kubectl, &ns)?;
-    let Some(live) = history.live(&live_images) else {
-        bail!(
-            "the Deployments in {ns} run images no recorded release has ({}); deploy a known tag with `cargo xtask deploy {} --no-build --tag TAG`",
-            live_images.values().cloned().collect::<Vec<_>>().join(", "),
-            args.target.env
-        );
-    };
-    let live_record = &history.records[live];
-    let target = match &args.to {
-        Some(tag) => history.find(tag).with_context(|| {
-            let tags: Vec<&str> = history.records.iter().map(|r| r.tag.as_str()).collect();
-            format!(
-                "--to {tag}: no such release in {ns} (recorded: {})",
-                tags.join(", ")
-            )
-        })?,
-        None => history
-            .previous(live)
-            .context("no release before the live one is recorded: nothing to roll back to")?,
-    };
-    if target.tag == live_record.tag {
-        bail!("--to {}: that release is the live one", target.tag);
-    }
+    let (live_record, target) = history
+        .rollback_target(&live_images, args.to.as_deref())
+        .with_context(|| format!("rolling back in {ns}"))?;
     releases::check_rollback(target, live_record)
         .map_err(|refusal| anyhow::anyhow!("refusing to roll back in {ns}: {refusal}"))?;
     eprintln!(

@@ -198,6 +198,13 @@ fn images_build_push_pull_and_run(engine: &Engine) {
     let config = get_json(&format!("{base}/config.json"));
     assert_eq!(config["api_base_url"], api_base_url);
 
+    // The checks a deploy verifies a release with (crate smoke) pass on the real servers.
+    let api_base = format!("http://127.0.0.1:{api_port}");
+    smoke::ready(&api_base, "/ready").expect("the API is ready");
+    assert_eq!(smoke::lists(&api_base).expect("the API lists"), 10);
+    smoke::page(&base).expect("the page");
+    smoke::config_names(&base, api_base_url).expect("the page's config names the API");
+
     drop(containers);
     engine.run(&["rmi", "--force"], &images.by_digest);
 }

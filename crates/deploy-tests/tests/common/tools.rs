@@ -18,7 +18,10 @@ pub enum Kubectl {
     /// with `ImagePullBackOff`, the Job runs on and its pod cannot pull its image; with
     /// `RolloutPullBackOff` or `RolloutCrashLoop`, the Job completes, and the rollout of the
     /// api Deployment never ends (its new pod cannot pull the image the deploy applied, or
-    /// crashes while another is not ready) until an image is set back.
+    /// crashes while another is not ready) until an image is set back; with `VerifyFails`,
+    /// everything rolls out but the api answers 404 through its port-forwards until then.
+    /// Otherwise one api pod runs the applied image, ready, and the port-forwards serve
+    /// what a healthy release does (python3's http.server).
     FakeCluster { job_outcome: &'static str },
 }
 
@@ -43,7 +46,7 @@ impl Tools {
 echo "kubectl $*" >> '{log}'
 [ "$1" = --context ] && shift 2
 outcome=$(cat '{dir}/outcome' 2>/dev/null || echo '{job_outcome}')
-case "$outcome" in Rollout*) condition=Complete ;; *) condition=$outcome ;; esac
+case "$outcome" in Rollout*|Verify*) condition=Complete ;; *) condition=$outcome ;; esac
 case "$1" in
   kustomize|config) exec '{real}' "$@" ;;
   version) echo '{{"serverVersion":{{"major":"1","minor":"33","gitVersion":"v1.33.1-fake"}}}}'; exit 0 ;;
@@ -57,6 +60,9 @@ case "$1" in
     case "$file" in
       # The history is served back as applied (JSON is what the deploy writes).
       *release-history.json) cp "$file" '{dir}/history.json' ;;
+      # The page's config names the API the overlay configures.
+      *1-foundation.yaml) url=$(sed -n 's/^ *API_BASE_URL: *//p' "$file" | head -n 1)
+        printf '{{"api_base_url":"%s"}}' "$url" > '{dir}/www-web/config.json' ;;
       # The Deployments now run the images applied (and no image was set back since).
       *3-workloads.yaml) rm -f '{dir}/image-set'; for c in api web; do
         sed -n "s|^ *image: \(.*/$c[:@].*\)$|\1|p" "$file" | head -n 1 > "{dir}/image-$c"; done ;;
@@ -91,10 +97,18 @@ case "$*" in
   *" logs "*) echo 'migrator: error: fake failure' ;;
   *"get events "*) echo '{{"items":[{{"type":"Warning","reason":"BackOff","message":"Back-off restarting failed container api","count":3,"lastTimestamp":"2026-12-02T10:00:00Z"}}]}}' ;;
   *"get --raw "*) echo '{{"status":"not ready","reason":"fake: the database is unreachable"}}' ;;
+  # Each forward is a static server of the pod's or Service's answers (www-*).
+  *" port-forward "*)
+    target=${{*#* port-forward }}; mapping=${{target#* }}; target=${{target%% *}}
+    case "$target" in svc/web) www=www-web ;; *) www=www-api ;; esac
+    [ "$outcome" = VerifyFails ] && [ ! -e '{dir}/image-set' ] && www=www-broken
+    exec python3 -m http.server "${{mapping%%:*}}" --bind 127.0.0.1 --directory "{dir}/$www" >/dev/null 2>&1 ;;
   *"get pods "*)
     # The api pods run the image the deploy applied, failing until an undo sets another.
-    api=$(cat '{dir}/image-api' 2>/dev/null)
+    current=$(cat '{dir}/image-api' 2>/dev/null)
+    api=$current
     [ -e '{dir}/image-set' ] && api=
+    ready='{{"image":"'"$current"'","name":"api","ready":true,"state":{{"running":{{"startedAt":"2026-12-02T10:00:00Z"}}}}}}' 
     pull='{{"image":"IMAGE","name":"C","state":{{"waiting":{{"reason":"ImagePullBackOff","message":"pull access denied"}}}}}}'
     crash='{{"image":"'"$api"'","name":"api","restartCount":3,"state":{{"waiting":{{"reason":"CrashLoopBackOff","message":"back-off 40s"}}}},"lastState":{{"terminated":{{"reason":"Error","exitCode":1}}}}}}'
     unready='{{"image":"'"$api"'","name":"api","ready":false,"state":{{"running":{{"startedAt":"2026-12-02T10:00:00Z"}}}}}}'
@@ -103,6 +117,7 @@ case "$*" in
       *job-name=*) containers= ;;
       RolloutPullBackOff*) [ -n "$api" ] && containers=$(echo "$pull" | sed "s|IMAGE|$api|; s|\"C\"|\"api\"|") ;;
       RolloutCrashLoop*) [ -n "$api" ] && containers="$crash" ;;
+      *name=api*) [ -n "$current" ] && containers="$ready" ;;
     esac
     if [ -n "$containers" ]; then
       echo '{{"items":[{{"metadata":{{"name":"api-new-1"}},"status":{{"containerStatuses":['"$containers"']}}}}'
@@ -118,6 +133,23 @@ exit 0
             ),
         };
         write_exe(&dir.path().join("kubectl"), &script);
+        // What the fake's pods and Services answer through a port-forward.
+        for (file, text) in [
+            ("www-api/ready", r#"{"status":"ready"}"#),
+            (
+                "www-api/randoms",
+                r#"[{"id":1,"name":"0b6cd0a2-6f4e-4a4c-9a43-8c1e0c2b8f11"}]"#,
+            ),
+            (
+                "www-web/index.html",
+                "<!doctype html><html><body>randoms</body></html>",
+            ),
+            ("www-broken/.keep", ""),
+        ] {
+            let path = dir.path().join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, text).unwrap();
+        }
         for tool in ["docker", "podman", "kind", "k3d", "minikube"] {
             let fake = format!(
                 "#!/bin/sh\necho \"{tool} $*\" >> '{}'\nexit 97\n",

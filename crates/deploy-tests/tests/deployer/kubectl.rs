@@ -283,6 +283,27 @@ pub fn requests(call: &str, applied: Option<&str>, existing: &Existing) -> Vec<R
             let kind = kind_named(kind);
             out.extend(["get", "list", "watch"].map(|verb| on(verb, kind, Some(name))));
         }
+        // A pod's port: the pod read, then the portforward subresource; a Service's: the
+        // Service read and its pods listed to pick one (whose name is not known here).
+        ["port-forward", target, _ports] => {
+            only(&[]);
+            let (kind, name) = target
+                .split_once('/')
+                .unwrap_or_else(|| panic!("`{call}`: TYPE/NAME expected"));
+            let pods = kind_named("pods");
+            let forward = Kind {
+                resource: "pods/portforward",
+                ..pods
+            };
+            if kind_named(kind).resource == "pods" {
+                out.push(on("get", pods, Some(name)));
+                out.push(on("create", forward, Some(name)));
+            } else {
+                out.push(on("get", kind_named(kind), Some(name)));
+                out.push(on("list", pods, None));
+                out.push(on("create", forward, None));
+            }
+        }
         // Reads the object, then patches the containers' images.
         ["set", "image", object, _assignments @ ..] => {
             only(&[]);
