@@ -77,6 +77,8 @@ fn deploys_are_recorded_and_a_rollback_puts_the_previous_images_back() {
     let before = tools.calls().len();
     let (ok, _, stderr) = run(&tools, &["rollback", "prod", "--yes"]);
     assert!(ok, "{stderr}");
+    // Verified as a deploy is, before it is recorded.
+    assert!(stderr.contains("xtask: verified: 1 api pod(s) ready"), "{stderr}");
     let calls = tools.calls()[before..].to_vec();
     for name in ["api", "web"] {
         let set = format!("set image deployment/{name} {name}={REGISTRY}/{name}:aaaa11112222");
@@ -227,4 +229,25 @@ fn a_release_that_fails_its_verification_is_undone() {
             .is_some_and(|l| l.starts_with("* good11112222")),
         "{table}"
     );
+}
+
+/// Readiness that never passes: the rollout ends at the progress deadline, the report says
+/// what the unready pod's readiness endpoint answers, and the live release is put back.
+#[test]
+fn a_rollout_past_its_progress_deadline_is_reported_and_undone() {
+    let tools = Tools::new(Kubectl::FakeCluster {
+        job_outcome: "Complete",
+    });
+    deploy(&tools, "good11112222");
+    tools.set_outcome("RolloutDeadline");
+    let (ok, _, stderr) = run(&tools, &deploy_args("bad333334444"));
+    assert!(!ok, "{stderr}");
+    for says in [
+        "deployment/api did not roll out",
+        "pod api-new-1 container api: NotReady",
+        "readiness: {\"status\":\"not ready\"",
+        "release good11112222 is back and serving",
+    ] {
+        assert!(stderr.contains(says), "{says:?} in:\n{stderr}");
+    }
 }

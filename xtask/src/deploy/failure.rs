@@ -1,6 +1,5 @@
-//! A rollout that failed: what the failing pods say, then the previous release put back
-//! (when it runs on the schema this deploy left) and waited for, so production serves what
-//! it served before.
+//! A rollout or verification that failed: what the failing pods say, then the live release
+//! put back (when it runs on the schema this deploy left) and waited for.
 
 use releases::{History, Record};
 

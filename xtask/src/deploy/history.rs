@@ -6,7 +6,7 @@ use std::{collections::BTreeMap, path::Path};
 use anyhow::Context;
 use releases::{CONFIGMAP, History, Record};
 
-use super::{kubectl::Kubectl, manifest};
+use super::{kubectl::Kubectl, manifest, render::Release};
 use crate::git;
 
 /// The Deployments whose images say which release is live (the migrator has none).
@@ -70,12 +70,15 @@ pub fn live_images(kubectl: &Kubectl, ns: &str) -> anyhow::Result<BTreeMap<Strin
     Ok(images)
 }
 
-/// A record of what this deploy ships, this build's migrations and commit.
-pub fn this_deploy(
-    tag: &str,
-    images: BTreeMap<String, String>,
-    previous: Option<&Record>,
-) -> Record {
+/// A record of what this deploy ships (this build's migrations and commit), after the live
+/// release (or the newest recorded when none is live).
+pub fn this_deploy(release: &Release, history: &History, live: Option<usize>) -> Record {
+    let images = release
+        .pins
+        .iter()
+        .map(|p| (p.component.to_owned(), p.reference()));
+    let previous = live.or(history.records.len().checked_sub(1));
+    let previous = previous.and_then(|i| history.records.get(i));
     let (subject, deployed_by) = git::subject_and_author();
     let from = releases::Provenance {
         commit: git::revision().unwrap_or_default(),
@@ -84,7 +87,7 @@ pub fn this_deploy(
         deployed_at: now(),
     };
     let built = (schema_compat::latest(), schema_compat::breaking());
-    Record::deploy(tag, images, built, previous, from)
+    Record::deploy(&release.tag, images.collect(), built, previous, from)
 }
 
 pub fn now() -> String {

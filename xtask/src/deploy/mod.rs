@@ -135,33 +135,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let plan = plan_of(&rendered, &release)?;
     plan.write_phases()?;
     // What runs before this deploy: the release its record follows.
-    let history = history::read(&kubectl, &plan.namespace)?;
-    let live = history.live(&history::live_images(&kubectl, &plan.namespace)?);
+    let ns = plan.namespace.as_str();
+    let history = history::read(&kubectl, ns)?;
+    let live = history.live(&history::live_images(&kubectl, ns)?);
     rollout::prepare(&plan, &kubectl)?;
-    let images = release
-        .pins
-        .iter()
-        .map(|p| (p.component.to_owned(), p.reference()))
-        .collect();
-    let previous = live.or(history.records.len().checked_sub(1));
-    let previous = previous.and_then(|i| history.records.get(i));
-    let record = history::this_deploy(&release.tag, images, previous);
-    let rolled = rollout::roll_out_all(&plan, &kubectl);
-    if let Err(e) = rolled.and_then(|()| verify::verify(&kubectl, &plan)) {
+    let record = history::this_deploy(&release, &history, live);
+    if let Err(e) = rollout::roll_out_all(&plan, &kubectl) {
         // What served before this deploy is put back (`live`: None when nothing matched).
-        let before = live.and_then(|i| history.records.get(i));
+        let live = live.and_then(|i| history.records.get(i));
         return Err(failure::recover(
-            &kubectl, &plan, e, before, &record, &history,
+            &kubectl, &plan, e, live, &record, &history,
         ));
     }
     eprintln!("xtask: [7/8] recording the release");
-    history::append(
-        &kubectl,
-        &plan.namespace,
-        history.clone(),
-        record,
-        &plan.dir,
-    )?;
+    history::append(&kubectl, ns, history.clone(), record, &plan.dir)?;
     eprintln!(
         "xtask: [8/8] deployed {} to {}: {}",
         release.tag,

@@ -8,7 +8,8 @@ use super::{
     env::Environment,
     history,
     kubectl::{self, Kubectl},
-    manifest, preflight, render, rollout,
+    manifest::{self, Document},
+    preflight, render, rollout, verify,
 };
 use releases::Record;
 
@@ -40,8 +41,9 @@ pub struct RollbackArgs {
     pub timeout: u64,
 }
 
-/// The namespace of `env` and a kubectl for the context asked for.
-fn connect(args: &ReleasesArgs) -> anyhow::Result<(String, Kubectl, bool)> {
+/// The namespace of `env`, a kubectl for the context asked for, whether it was asked for,
+/// and the overlay's objects (unpinned).
+fn connect(args: &ReleasesArgs) -> anyhow::Result<(String, Kubectl, bool, Vec<Document>)> {
     preflight::require_kubectl()?;
     let docs = render::overlay_docs(args.env)?;
     let namespace = render::namespace(&docs, args.env)?.to_owned();
@@ -49,11 +51,12 @@ fn connect(args: &ReleasesArgs) -> anyhow::Result<(String, Kubectl, bool)> {
         .context
         .clone()
         .map_or_else(kubectl::current_context, Ok)?;
-    Ok((namespace, Kubectl::new(&context)?, args.context.is_some()))
+    let explicit = args.context.is_some();
+    Ok((namespace, Kubectl::new(&context)?, explicit, docs))
 }
 
 pub fn releases(args: ReleasesArgs) -> anyhow::Result<()> {
-    let (ns, kubectl, _) = connect(&args)?;
+    let (ns, kubectl, _, _) = connect(&args)?;
     let history = history::read(&kubectl, &ns)?;
     let live = history.live(&history::live_images(&kubectl, &ns)?);
     print!("{}", history.table(live));
@@ -64,7 +67,7 @@ pub fn releases(args: ReleasesArgs) -> anyhow::Result<()> {
 }
 
 pub fn rollback(args: RollbackArgs) -> anyhow::Result<()> {
-    let (ns, kubectl, explicit) = connect(&args.target)?;
+    let (ns, kubectl, explicit, docs) = connect(&args.target)?;
     context::check_allowed(args.target.env, &kubectl.context, explicit, args.yes)?;
     let history = history::read(&kubectl, &ns)?;
     let live_images = history::live_images(&kubectl, &ns)?;
@@ -77,12 +80,13 @@ pub fn rollback(args: RollbackArgs) -> anyhow::Result<()> {
         "xtask: rolling back {ns} from {} to {} (built for schema {}, live schema {}: no breaking migration between); its migrator is not run",
         live_record.tag, target.tag, target.requires_schema, live_record.schema
     );
-    point_at(
-        &kubectl,
-        &ns,
-        target,
-        &format!("--timeout={}s", args.timeout),
-    )?;
+    let timeout = format!("--timeout={}s", args.timeout);
+    let rolled = point_at(&kubectl, &ns, target, &timeout)?;
+    let api = rolled
+        .iter()
+        .find(|d| d.name == "api")
+        .context("no api Deployment")?;
+    verify::verify(&kubectl, &ns, api, &docs)?;
     let (_, deployed_by) = git::subject_and_author();
     let record = releases::Record {
         schema: live_record.schema,
@@ -101,13 +105,15 @@ pub fn rollback(args: RollbackArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Points the api and web Deployments at `release`'s images and waits for both rollouts.
+/// Points the api and web Deployments at `release`'s images and waits for both rollouts;
+/// the Deployments as they rolled out.
 pub fn point_at(
     kubectl: &Kubectl,
     ns: &str,
     release: &Record,
     timeout: &str,
-) -> anyhow::Result<()> {
+) -> anyhow::Result<Vec<Document>> {
+    let mut rolled = Vec::new();
     for name in history::DEPLOYMENTS {
         let image = release
             .images
@@ -121,6 +127,7 @@ pub fn point_at(
             .next()
             .with_context(|| format!("{resource} is gone"))?;
         rollout::roll_out(kubectl, ns, &deployment, timeout)?;
+        rolled.push(deployment);
     }
-    Ok(())
+    Ok(rolled)
 }

@@ -15,7 +15,7 @@ use super::{
     kubectl::Kubectl,
     manifest::Document,
     plan::{self, Plan},
-    pods,
+    pods, verify,
 };
 
 /// How often the migration Job and the pods of a rollout are looked at.
@@ -43,7 +43,8 @@ pub fn prepare(plan: &Plan, kubectl: &Kubectl) -> anyhow::Result<()> {
     autoscaling::wake_scaled_to_zero(kubectl, ns, &plan.workloads)
 }
 
-/// Step 6: each rollout, against `--timeout` and the Deployments' progress deadline.
+/// Step 6: each rollout, against `--timeout` and the Deployments' progress deadline, then
+/// the release verified end to end.
 pub fn roll_out_all(plan: &Plan, kubectl: &Kubectl) -> anyhow::Result<()> {
     step(6, "waiting for the rollouts");
     let timeout = format!("--timeout={}s", plan.timeout.as_secs());
@@ -51,7 +52,9 @@ pub fn roll_out_all(plan: &Plan, kubectl: &Kubectl) -> anyhow::Result<()> {
         roll_out(kubectl, &plan.namespace, deployment, &timeout)
             .with_context(|| format!("{} did not roll out", deployment.resource()))?;
     }
-    Ok(())
+    let api = plan.rollouts.iter().find(|d| d.name == "api");
+    let api = api.context("the plan rolls out no Deployment api")?;
+    verify::verify(kubectl, &plan.namespace, api, &plan.foundation)
 }
 
 /// `kubectl rollout status`, while the new pods are looked at: one that cannot pull its

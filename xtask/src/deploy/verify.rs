@@ -1,19 +1,24 @@
-//! After the rollouts, the release checked end to end (crate `smoke`) through port-forwards:
+//! After the rollouts (of a deploy or a rollback), the release checked end to end (crate `smoke`) through port-forwards:
 //! every API pod of this release ready, the list a JSON array, the page and its
 //! `/config.json` naming the API.
 
 use anyhow::Context;
 use smoke::{Forward, Namespace};
 
-use super::{kubectl::Kubectl, plan::Plan, pods, port_forward};
+use super::{kubectl::Kubectl, manifest::Document, pods, port_forward};
 
-pub fn verify(kubectl: &Kubectl, plan: &Plan) -> anyhow::Result<()> {
+/// `api`: the api Deployment as it rolled out; `docs`: the Services and the web-config of
+/// the overlay.
+pub fn verify(
+    kubectl: &Kubectl,
+    ns: &str,
+    api: &Document,
+    docs: &[Document],
+) -> anyhow::Result<()> {
     let ns = Namespace {
         context: &kubectl.context,
-        name: &plan.namespace,
+        name: ns,
     };
-    let api = plan.rollouts.iter().find(|d| d.name == "api");
-    let api = api.context("the plan rolls out no Deployment api")?;
     let (path, port) = kube_state::readiness_probe(&api.value, "api")
         .context("deployment/api has no HTTP readiness probe")?;
     let images = kube_state::images_of(&api.value);
@@ -27,12 +32,11 @@ pub fn verify(kubectl: &Kubectl, plan: &Plan) -> anyhow::Result<()> {
             &path,
         )?;
     }
-    let port_of = |name| port_forward::service_port(&plan.foundation, name);
+    let port_of = |name| port_forward::service_port(docs, name);
     let listed = smoke::lists(&Forward::open(&ns, "svc/api", port_of("api")?)?.base)?;
     let site = Forward::open(&ns, "svc/web", port_of("web")?)?;
     smoke::page(&site.base)?;
-    let api_url = plan
-        .foundation
+    let api_url = docs
         .iter()
         .find(|d| d.kind == "ConfigMap" && d.name.starts_with("web-config"))
         .and_then(|d| d.str_at("/data/API_BASE_URL"))

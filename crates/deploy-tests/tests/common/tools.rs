@@ -19,7 +19,9 @@ pub enum Kubectl {
     /// `RolloutPullBackOff` or `RolloutCrashLoop`, the Job completes, and the rollout of the
     /// api Deployment never ends (its new pod cannot pull the image the deploy applied, or
     /// crashes while another is not ready) until an image is set back; with `VerifyFails`,
-    /// everything rolls out but the api answers 404 through its port-forwards until then.
+    /// everything rolls out but the api answers 404 through its port-forwards until then;
+    /// with `RolloutDeadline`, the api's new pod never gets ready and its rollout fails at
+    /// the progress deadline.
     /// Otherwise one api pod runs the applied image, ready, and the port-forwards serve
     /// what a healthy release does (python3's http.server).
     FakeCluster { job_outcome: &'static str },
@@ -73,7 +75,9 @@ case "$*" in
   *"get deployment "*"--output=json")
     name=${{*#*get deployment }}; name=${{name%% *}}
     image=$(cat "{dir}/image-$name" 2>/dev/null)
-    [ -n "$image" ] && echo '{{"apiVersion":"apps/v1","kind":"Deployment","metadata":{{"name":"'"$name"'"}},"spec":{{"selector":{{"matchLabels":{{"app.kubernetes.io/name":"'"$name"'"}}}},"template":{{"spec":{{"containers":[{{"name":"'"$name"'","image":"'"$image"'"}}]}}}}}}}}' ;;
+    case "$name" in api) port=3080 path=/ready ;; *) port=8080 path=/healthz ;; esac
+    probe='"ports":[{{"name":"http","containerPort":'$port'}}],"readinessProbe":{{"httpGet":{{"path":"'$path'","port":"http"}}}}'
+    [ -n "$image" ] && echo '{{"apiVersion":"apps/v1","kind":"Deployment","metadata":{{"name":"'"$name"'"}},"spec":{{"selector":{{"matchLabels":{{"app.kubernetes.io/name":"'"$name"'"}}}},"template":{{"spec":{{"containers":[{{"name":"'"$name"'","image":"'"$image"'",'"$probe"'}}]}}}}}}}}' ;;
   *" set image deployment/"*)
     name=${{*#* set image deployment/}}; name=${{name%% *}}
     echo "${{*##*=}}" > "{dir}/image-$name"; touch '{dir}/image-set' ;;
@@ -88,7 +92,10 @@ case "$*" in
     replicas=${{*#*--replicas=}}; echo "${{replicas%% *}}" > '{dir}/replicas-'"$name" ;;
   # A failing rollout never ends, until an image is set back (an undo).
   *"rollout status deployment/api "*)
-    case "$outcome" in Rollout*) [ -e '{dir}/image-set' ] || exec sleep 300 ;; esac ;;
+    [ -e '{dir}/image-set' ] || case "$outcome" in
+      RolloutDeadline) echo 'error: deployment "api" exceeded its progress deadline' >&2; exit 1 ;;
+      Rollout*) exec sleep 300 ;;
+    esac ;;
   *"get job "*)
     if [ -e '{dir}/migration-applied' ]; then
       echo '{{"status":{{"conditions":[{{"type":"'"$condition"'","status":"True","reason":"Fake"}}]}}}}'
@@ -117,6 +124,7 @@ case "$*" in
       *job-name=*) containers= ;;
       RolloutPullBackOff*) [ -n "$api" ] && containers=$(echo "$pull" | sed "s|IMAGE|$api|; s|\"C\"|\"api\"|") ;;
       RolloutCrashLoop*) [ -n "$api" ] && containers="$crash" ;;
+      RolloutDeadline*) [ -n "$api" ] && containers="$unready" ;;
       *name=api*) [ -n "$current" ] && containers="$ready" ;;
     esac
     if [ -n "$containers" ]; then
