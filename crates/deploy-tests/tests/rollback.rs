@@ -78,7 +78,10 @@ fn deploys_are_recorded_and_a_rollback_puts_the_previous_images_back() {
     let (ok, _, stderr) = run(&tools, &["rollback", "prod", "--yes"]);
     assert!(ok, "{stderr}");
     // Verified as a deploy is, before it is recorded.
-    assert!(stderr.contains("xtask: verified: 1 api pod(s) ready"), "{stderr}");
+    assert!(
+        stderr.contains("xtask: verified: 1 api pod(s) ready"),
+        "{stderr}"
+    );
     let calls = tools.calls()[before..].to_vec();
     for name in ["api", "web"] {
         let set = format!("set image deployment/{name} {name}={REGISTRY}/{name}:aaaa11112222");
