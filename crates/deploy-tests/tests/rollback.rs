@@ -192,6 +192,10 @@ fn a_failed_rollout_is_reported_and_undone() {
     ] {
         assert!(stderr.contains(says), "{says:?} in:\n{stderr}");
     }
+    // Serving again: the undone release is verified as a deploy is.
+    let undo_at = stderr.find("undo: putting release good11112222 back");
+    let verified_at = stderr.rfind("xtask: verified: 1 api pod(s) ready");
+    assert!(undo_at.is_some() && undo_at < verified_at, "{stderr}");
     let calls = tools.calls()[before..].to_vec();
     let undo = format!("set image deployment/api api={REGISTRY}/api:good11112222");
     assert!(calls.iter().any(|c| c.contains(&undo)), "{calls:#?}");

@@ -26,17 +26,15 @@ pub fn recover(
         );
     };
     if let Err(refusal) = releases::check_rollback(previous, this) {
-        return error.context(format!(
-            "the previous release cannot be put back: {refusal}"
-        ));
+        return error.context(format!("the live release cannot be put back: {refusal}"));
     }
-    eprintln!("xtask: undo: putting release {} back", previous.tag);
+    let tag = &previous.tag;
+    eprintln!("xtask: undo: putting release {tag} back");
     let timeout = format!("--timeout={}s", plan.timeout.as_secs());
-    if let Err(e) = rollback::point_at(kubectl, ns, previous, &timeout) {
-        return error.context(format!(
-            "and putting release {} back failed too: {e:#}",
-            previous.tag
-        ));
+    // Back, and serving again: rolled out and verified as a deploy is.
+    let back = rollback::point_at(kubectl, ns, previous, &timeout, &plan.foundation);
+    if let Err(e) = back {
+        return error.context(format!("and putting release {tag} back failed too: {e:#}"));
     }
     let undo = Record {
         deployed_at: history::now(),
@@ -48,8 +46,9 @@ pub fn recover(
     if let Err(e) = history::append(kubectl, ns, history.clone(), undo, &plan.dir) {
         eprintln!("xtask: could not record the undo: {e:#}");
     }
-    error.context(format!(
-        "{} was not deployed: release {} is back and serving (the report is above)",
-        this.tag, previous.tag
-    ))
+    let message = format!(
+        "{} was not deployed: release {tag} is back and serving",
+        this.tag
+    );
+    error.context(format!("{message} (the report is above)"))
 }

@@ -81,12 +81,7 @@ pub fn rollback(args: RollbackArgs) -> anyhow::Result<()> {
         live_record.tag, target.tag, target.requires_schema, live_record.schema
     );
     let timeout = format!("--timeout={}s", args.timeout);
-    let rolled = point_at(&kubectl, &ns, target, &timeout)?;
-    let api = rolled
-        .iter()
-        .find(|d| d.name == "api")
-        .context("no api Deployment")?;
-    verify::verify(&kubectl, &ns, api, &docs)?;
+    point_at(&kubectl, &ns, target, &timeout, &docs)?;
     let (_, deployed_by) = git::subject_and_author();
     let record = releases::Record {
         schema: live_record.schema,
@@ -105,15 +100,16 @@ pub fn rollback(args: RollbackArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Points the api and web Deployments at `release`'s images and waits for both rollouts;
-/// the Deployments as they rolled out.
+/// Points the api and web Deployments at `release`'s images, waits for both rollouts and
+/// verifies the release (`docs`: the overlay's Services and web-config).
 pub fn point_at(
     kubectl: &Kubectl,
     ns: &str,
     release: &Record,
     timeout: &str,
-) -> anyhow::Result<Vec<Document>> {
-    let mut rolled = Vec::new();
+    docs: &[Document],
+) -> anyhow::Result<()> {
+    let mut api = None;
     for name in history::DEPLOYMENTS {
         let image = release
             .images
@@ -127,7 +123,9 @@ pub fn point_at(
             .next()
             .with_context(|| format!("{resource} is gone"))?;
         rollout::roll_out(kubectl, ns, &deployment, timeout)?;
-        rolled.push(deployment);
+        if name == "api" {
+            api = Some(deployment);
+        }
     }
-    Ok(rolled)
+    verify::verify(kubectl, ns, &api.context("no api Deployment")?, docs)
 }

@@ -111,25 +111,26 @@ case "$*" in
     [ "$outcome" = VerifyFails ] && [ ! -e '{dir}/image-set' ] && www=www-broken
     exec python3 -m http.server "${{mapping%%:*}}" --bind 127.0.0.1 --directory "{dir}/$www" >/dev/null 2>&1 ;;
   *"get pods "*)
-    # The api pods run the image the deploy applied, failing until an undo sets another.
-    current=$(cat '{dir}/image-api' 2>/dev/null)
-    api=$current
-    [ -e '{dir}/image-set' ] && api=
-    ready='{{"image":"'"$current"'","name":"api","ready":true,"state":{{"running":{{"startedAt":"2026-12-02T10:00:00Z"}}}}}}' 
+    # The api pods run the image last applied or set, failing as the outcome says until
+    # an undo sets one back.
+    api=$(cat '{dir}/image-api' 2>/dev/null)
+    # Healthy again once an image was set back.
+    failing=$outcome; [ -e '{dir}/image-set' ] && failing=Complete
+    ready='{{"image":"'"$api"'","name":"api","ready":true,"state":{{"running":{{"startedAt":"2026-12-02T10:00:00Z"}}}}}}'
     pull='{{"image":"IMAGE","name":"C","state":{{"waiting":{{"reason":"ImagePullBackOff","message":"pull access denied"}}}}}}'
     crash='{{"image":"'"$api"'","name":"api","restartCount":3,"state":{{"waiting":{{"reason":"CrashLoopBackOff","message":"back-off 40s"}}}},"lastState":{{"terminated":{{"reason":"Error","exitCode":1}}}}}}'
     unready='{{"image":"'"$api"'","name":"api","ready":false,"state":{{"running":{{"startedAt":"2026-12-02T10:00:00Z"}}}}}}'
-    case "$outcome $*" in
+    case "$failing $*" in
       ImagePullBackOff*job-name=*) containers=$(echo "$pull" | sed 's|IMAGE|fake/migrator:t|; s|"C"|"migrator"|') ;;
       *job-name=*) containers= ;;
       RolloutPullBackOff*) [ -n "$api" ] && containers=$(echo "$pull" | sed "s|IMAGE|$api|; s|\"C\"|\"api\"|") ;;
       RolloutCrashLoop*) [ -n "$api" ] && containers="$crash" ;;
       RolloutDeadline*) [ -n "$api" ] && containers="$unready" ;;
-      *name=api*) [ -n "$current" ] && containers="$ready" ;;
+      *name=api*) [ -n "$api" ] && containers="$ready" ;;
     esac
     if [ -n "$containers" ]; then
       echo '{{"items":[{{"metadata":{{"name":"api-new-1"}},"status":{{"containerStatuses":['"$containers"']}}}}'
-      [ "$outcome" = RolloutCrashLoop ] && echo ',{{"metadata":{{"name":"api-new-2"}},"status":{{"containerStatuses":['"$unready"']}}}}'
+      [ "$failing" = RolloutCrashLoop ] && echo ',{{"metadata":{{"name":"api-new-2"}},"status":{{"containerStatuses":['"$unready"']}}}}'
       echo ']}}'
     fi ;;
 esac
