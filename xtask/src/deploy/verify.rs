@@ -1,6 +1,6 @@
-//! After the rollouts (of a deploy or a rollback), the release checked end to end (crate `smoke`) through port-forwards:
-//! every API pod of this release ready, the list a JSON array, the page and its
-//! `/config.json` naming the API.
+//! After the rollouts of a deploy, an undo or a rollback, the release checked end to end
+//! (crate `smoke`) through port-forwards: every API pod of this release ready, the list a
+//! JSON array, the page and its `/config.json` naming the API.
 
 use anyhow::Context;
 use smoke::{Forward, Namespace};

@@ -1,5 +1,5 @@
-//! Unit tests of `xtask/src/deploy/plan.rs` (a child module: `super` is that module), kept out of
-//! the source tree so xtask/src stays the program.
+//! Unit tests of `xtask/src/deploy/plan.rs`: a child module of it (`super`), kept
+//! out of xtask/src so that tree is the program alone.
 
 use super::*;
 
