@@ -24,11 +24,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use actix_web::web::Bytes;
 use futures_util::StreamExt;
 use prometheus::IntCounter;
 use tokio::sync::{Notify, oneshot};
 use tokio_postgres::{AsyncMessage, Config};
+
+use crate::http_cache::Answer;
 
 /// The channel the trigger notifies.
 pub const CHANNEL: &str = "randoms_changed";
@@ -41,7 +42,8 @@ const PING_EVERY: Duration = Duration::from_secs(1);
 const RETRY_MIN: Duration = Duration::from_millis(100);
 const RETRY_MAX: Duration = Duration::from_secs(5);
 
-/// The serialized answers of `GET /randoms?limit=N`, by N. Cheap to clone.
+/// The serialized answers of `GET /randoms?limit=N` (with their ETags), by N. Cheap to
+/// clone.
 #[derive(Clone, Default)]
 pub struct LatestCache {
     inner: Arc<Inner>,
@@ -65,7 +67,7 @@ struct Inner {
 struct CachedAnswer {
     generation: u64,
     stored: Instant,
-    body: Bytes,
+    answer: Answer,
 }
 
 /// Taken before reading from the database: what is read may be stored only if nothing
@@ -76,7 +78,7 @@ pub struct Ticket(u64);
 impl LatestCache {
     /// The cached answer for `limit`, if there is one and it is still valid after a sync:
     /// no write acknowledged before this call is missing from it.
-    pub async fn fresh(&self, limit: u16) -> Option<Bytes> {
+    pub async fn fresh(&self, limit: u16) -> Option<Answer> {
         let found = self.lookup(limit).await;
         if let Some([hits, misses]) = self.inner.counters.get() {
             if found.is_some() { hits } else { misses }.inc();
@@ -89,7 +91,7 @@ impl LatestCache {
         let _ = self.inner.counters.set([hits, misses]);
     }
 
-    async fn lookup(&self, limit: u16) -> Option<Bytes> {
+    async fn lookup(&self, limit: u16) -> Option<Answer> {
         // Nothing cached: go straight to the database, no sync needed.
         self.get(limit)?;
         if !self.sync().await {
@@ -126,7 +128,7 @@ impl LatestCache {
     }
 
     /// The cached answer for `limit` as it stands, if there is a valid one.
-    fn get(&self, limit: u16) -> Option<Bytes> {
+    fn get(&self, limit: u16) -> Option<Answer> {
         if !self.inner.listening.load(Ordering::SeqCst) {
             return None;
         }
@@ -139,7 +141,7 @@ impl LatestCache {
         copies
             .get(&limit)
             .filter(|c| c.generation == generation && c.stored.elapsed() < MAX_AGE)
-            .map(|c| c.body.clone())
+            .map(|c| c.answer.clone())
     }
 
     /// None while not listening: then nothing read now may be kept.
@@ -152,16 +154,16 @@ impl LatestCache {
             .then_some(Ticket(generation))
     }
 
-    /// Keeps `body`, read from the database after `ticket` was taken, for `limit`. If
+    /// Keeps `answer`, read from the database after `ticket` was taken, for `limit`. If
     /// anything changed since, the copy is born stale and never served.
-    pub fn put(&self, limit: u16, ticket: Ticket, body: Bytes) {
+    pub fn put(&self, limit: u16, ticket: Ticket, answer: Answer) {
         if ticket.0 != self.inner.generation.load(Ordering::SeqCst) {
             return;
         }
         let copy = CachedAnswer {
             generation: ticket.0,
             stored: Instant::now(),
-            body,
+            answer,
         };
         self.inner
             .copies
@@ -270,7 +272,13 @@ fn answer(waiting: Vec<oneshot::Sender<bool>>, ok: bool) {
 
 #[cfg(test)]
 mod tests {
+    use actix_web::web::Bytes;
+
     use super::*;
+
+    fn answer(body: &'static [u8]) -> Answer {
+        Answer::new(Bytes::from_static(body))
+    }
 
     fn listening() -> LatestCache {
         let cache = LatestCache::default();
@@ -285,7 +293,7 @@ mod tests {
         let cache = listening();
         let ticket = cache.ticket().expect("listening");
         cache.set_listening(false);
-        cache.put(10, ticket, Bytes::from_static(b"[]"));
+        cache.put(10, ticket, answer(b"[]"));
         assert!(cache.get(10).is_none());
     }
 
@@ -293,8 +301,12 @@ mod tests {
     fn a_copy_is_served_until_something_changes() {
         let cache = listening();
         let ticket = cache.ticket().expect("listening");
-        cache.put(10, ticket, Bytes::from_static(b"[1]"));
-        assert_eq!(cache.get(10).as_deref(), Some(&b"[1]"[..]));
+        cache.put(10, ticket, answer(b"[1]"));
+        let hit = cache.get(10).expect("a copy");
+        assert_eq!(
+            (&hit.body[..], &hit.etag),
+            (&b"[1]"[..], &answer(b"[1]").etag)
+        );
         assert!(cache.get(11).is_none());
         cache.invalidate();
         assert!(cache.get(10).is_none());
@@ -305,7 +317,7 @@ mod tests {
         let cache = listening();
         let ticket = cache.ticket().expect("listening");
         cache.invalidate(); // a write committed while the query ran
-        cache.put(10, ticket, Bytes::from_static(b"[old]"));
+        cache.put(10, ticket, answer(b"[old]"));
         assert!(cache.get(10).is_none());
     }
 }

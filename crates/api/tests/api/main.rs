@@ -1,6 +1,7 @@
 //! Integration tests: the real `api` binary on a free port, over real HTTP, against a real
 //! PostgreSQL (one server per test run, one fresh database per test).
 
+mod caching;
 mod config;
 mod cors;
 mod crash;
