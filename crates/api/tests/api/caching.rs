@@ -82,7 +82,10 @@ async fn the_openapi_document_is_compressed_when_asked() {
     assert_eq!(plain.status(), 200);
     assert!(plain.headers().get("content-encoding").is_none());
     let vary = header(&plain, "vary");
-    assert!(vary.split(',').any(|v| v.trim() == "accept-encoding"), "{vary}");
+    assert!(
+        vary.split(',').any(|v| v.trim() == "accept-encoding"),
+        "{vary}"
+    );
     let plain = plain.bytes().await.expect("the document");
     serde_json::from_slice::<serde_json::Value>(&plain).expect("JSON");
 
