@@ -10,6 +10,20 @@ use common::{
     tools::{Kubectl, Tools},
 };
 
+/// `cargo xtask deploy prod` on the fake cluster `gke-fake`, of images already pushed.
+const PROD: [&str; 10] = [
+    "deploy",
+    "prod",
+    "--context",
+    "gke-fake",
+    "--yes",
+    "--no-build",
+    "--tag",
+    TAG,
+    "--registry",
+    REGISTRY,
+];
+
 /// The calls that reached the cluster (rendering and the kubeconfig are local).
 fn cluster_calls(tools: &Tools, context: &str) -> Vec<String> {
     let prefix = format!("kubectl --context {context} ");
@@ -144,21 +158,7 @@ fn prod_waits_for_cloudnativepg_and_checks_the_certificate_issuer() {
     let tools = Tools::new(Kubectl::FakeCluster {
         job_outcome: "Complete",
     });
-    let out = tools.run(
-        &[
-            "deploy",
-            "prod",
-            "--context",
-            "gke-fake",
-            "--yes",
-            "--no-build",
-            "--tag",
-            TAG,
-            "--registry",
-            REGISTRY,
-        ],
-        None,
-    );
+    let out = tools.run(&PROD, None);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let calls = cluster_calls(&tools, "gke-fake");
@@ -188,19 +188,7 @@ fn a_deployment_left_at_zero_under_an_hpa_is_scaled_to_its_minimum() {
         job_outcome: "Complete",
     });
     tools.set_replicas("api", 0);
-    let args = [
-        "deploy",
-        "prod",
-        "--context",
-        "gke-fake",
-        "--yes",
-        "--no-build",
-        "--tag",
-        TAG,
-        "--registry",
-        REGISTRY,
-    ];
-    let out = tools.run(&args, None);
+    let out = tools.run(&PROD, None);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     let calls = cluster_calls(&tools, "gke-fake");

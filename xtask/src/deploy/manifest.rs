@@ -53,6 +53,13 @@ impl Document {
 }
 
 /// Every document of a multi-document YAML stream (empty ones skipped).
+/// `key` of the ConfigMap generated from `base` (`web-config` → `web-config-<hash>`).
+pub fn config_value<'a>(docs: &'a [Document], base: &str, key: &str) -> Option<&'a str> {
+    docs.iter()
+        .find(|d| d.kind == "ConfigMap" && d.name.starts_with(base))
+        .and_then(|d| d.str_at(&format!("/data/{key}")))
+}
+
 pub fn parse_all(text: &str) -> anyhow::Result<Vec<Document>> {
     let mut docs = Vec::new();
     for (i, de) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {

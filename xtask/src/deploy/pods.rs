@@ -32,19 +32,14 @@ pub fn list(kubectl: &Kubectl, ns: &str, selector: &str) -> Option<Value> {
 
 /// The first container that waiting cannot fix, as one sentence with its way out.
 pub fn stuck(kubectl: &Kubectl, ns: &str, selector: &str, images: &[String]) -> Option<String> {
-    let problem = problems(kubectl, ns, selector, images)
-        .into_iter()
-        .find(|p| p.stuck)?;
-    let what = describe(&problem);
-    Some(if problem.reason.contains("Image") {
-        format!(
-            "the cluster cannot pull {} ({what}). {}",
-            problem.image,
-            pull_advice(ns)
-        )
-    } else {
-        format!("pod {} cannot run ({what})", problem.pod)
-    })
+    let pods = list(kubectl, ns, selector)?;
+    if let Some(why) = kube_state::pull_failure(&pods, images) {
+        let advice = pull_advice(ns);
+        return Some(format!("the cluster cannot pull ({why}). {advice}"));
+    }
+    let problems = kube_state::problems(&pods, images);
+    let p = problems.into_iter().find(|p| p.stuck)?;
+    Some(format!("pod {} cannot run ({})", p.pod, describe(&p)))
 }
 
 fn describe(p: &Problem) -> String {

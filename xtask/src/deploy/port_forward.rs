@@ -14,7 +14,7 @@ use processes::{Process, Signal, Stop};
 use super::{
     env::Environment,
     kubectl::{self, Kubectl},
-    manifest::Document,
+    manifest::{self, Document},
     preflight, render,
 };
 use crate::project;
@@ -91,12 +91,7 @@ pub(super) fn service_port(docs: &[Document], name: &str) -> anyhow::Result<u16>
 /// The page calls API_BASE_URL and the API allows CORS_ALLOWED_ORIGINS: other local ports
 /// give a page that cannot reach its API (the seed's CORS demonstration).
 fn warn_if_the_page_looks_elsewhere(docs: &[Document], api_local: u16, web_local: u16) {
-    let config = |prefix: &str, key: &str| {
-        docs.iter()
-            .find(|d| d.kind == "ConfigMap" && d.name.starts_with(prefix))
-            .and_then(|d| d.str_at(&format!("/data/{key}")))
-            .map(str::to_owned)
-    };
+    let config = |base, key| manifest::config_value(docs, base, key);
     if let Some(base) = config("web-config", "API_BASE_URL")
         && base.trim_end_matches('/') != format!("http://localhost:{api_local}")
     {

@@ -5,7 +5,11 @@
 use anyhow::Context;
 use smoke::{Forward, Namespace};
 
-use super::{kubectl::Kubectl, manifest::Document, pods, port_forward};
+use super::{
+    kubectl::Kubectl,
+    manifest::{self, Document},
+    pods, port_forward,
+};
 
 /// `api`: the api Deployment as it rolled out; `docs`: the Services and the web-config of
 /// the overlay.
@@ -36,10 +40,7 @@ pub fn verify(
     let listed = smoke::lists(&Forward::open(&ns, "svc/api", port_of("api")?)?.base)?;
     let site = Forward::open(&ns, "svc/web", port_of("web")?)?;
     smoke::page(&site.base)?;
-    let api_url = docs
-        .iter()
-        .find(|d| d.kind == "ConfigMap" && d.name.starts_with("web-config"))
-        .and_then(|d| d.str_at("/data/API_BASE_URL"))
+    let api_url = manifest::config_value(docs, "web-config", "API_BASE_URL")
         .context("the plan has no web-config with API_BASE_URL")?;
     smoke::config_names(&site.base, api_url)?;
     eprintln!(
