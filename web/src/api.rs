@@ -39,7 +39,7 @@ pub async fn add(config: &Config) -> Result<Random, String> {
     parse(res, &url).await
 }
 
-fn url(config: &Config, path: &str) -> String {
+pub fn url(config: &Config, path: &str) -> String {
     format!("{}{path}", config.api_base_url.trim_end_matches('/'))
 }
 

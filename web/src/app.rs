@@ -1,9 +1,13 @@
-//! The page: the latest ten as `id : name`, newest first, and a button that adds one.
+//! The page: the latest ten as `id : name`, newest first, and a button that adds one. The
+//! list follows the API's event stream, so items added by anyone appear without a reload.
 
 use domain::{Limit, Random};
 use leptos::{prelude::*, task::spawn_local};
 
-use crate::api::{self, Config};
+use crate::{
+    api::{self, Config},
+    live,
+};
 
 /// What the list area shows.
 #[derive(Debug, Clone, PartialEq)]
@@ -21,6 +25,24 @@ pub fn App() -> impl IntoView {
     // A POST in flight: the button is disabled, so one click makes one row.
     let adding = RwSignal::new(false);
 
+    // Refetches when the event stream says so. Only the latest refresh started may set the
+    // list (answers can overtake each other); a failed one leaves the page as it is.
+    let refreshes = StoredValue::new(0_u64);
+    let refresh = move || {
+        let Some(cfg) = config.get_untracked() else {
+            return;
+        };
+        let this = refreshes.with_value(|n| n + 1);
+        refreshes.set_value(this);
+        spawn_local(async move {
+            let latest = api::latest(&cfg).await;
+            if let (Ok(latest), true) = (latest, refreshes.get_value() == this) {
+                items.set(latest);
+                load.set(Load::Ready);
+            }
+        });
+    };
+
     let reload = move || {
         load.set(Load::Loading);
         spawn_local(async move {
@@ -30,6 +52,7 @@ pub fn App() -> impl IntoView {
                     None => {
                         let cfg = api::config().await?;
                         config.set(Some(cfg.clone()));
+                        live::follow(api::url(&cfg, "/randoms/events"), refresh);
                         cfg
                     }
                 };
@@ -89,7 +112,8 @@ pub fn App() -> impl IntoView {
                 .into_any(),
                 Load::Ready => ().into_any(),
             }}
-            <ol id="randoms">
+            // Announced to screen readers as items arrive, from this tab or anyone's.
+            <ol id="randoms" aria-live="polite" aria-label="Latest random UUIDs">
                 <For each=move || items.get() key=|r| r.id children=|r: Random| view! {
                     <li><code>{r.id}" : "{r.name.to_string()}</code></li>
                 } />

@@ -2,6 +2,7 @@
 
 mod api;
 mod app;
+mod live;
 
 fn main() {
     leptos::mount::mount_to_body(app::App);

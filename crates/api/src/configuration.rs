@@ -36,6 +36,18 @@ pub const VARIABLES: &[Variable] = settings::variables![
             meaning: "comma-separated origins allowed to call the API from a browser; others \
                       get no `Access-Control-Allow-Origin`",
         },
+        Variable {
+            name: "API_MAX_STREAMS",
+            default: Some("512"),
+            meaning: "most `GET /randoms/events` streams one replica serves at once (`0`: none); \
+                      more get a 503",
+        },
+        Variable {
+            name: "API_STREAM_HEARTBEAT_SECS",
+            default: Some("15"),
+            meaning: "seconds of silence after which an event stream sends a heartbeat (well \
+                      inside proxies' idle timeouts, 60 s for ingress-nginx)",
+        },
         // Inside Kubernetes' default 30 s grace period, with room for the preStop pause.
         Variable {
             name: "SHUTDOWN_TIMEOUT_SECS",
@@ -74,6 +86,8 @@ pub struct ServerSettings {
     #[serde(deserialize_with = "comma_separated")]
     pub cors_allowed_origins: Vec<String>,
     pub shutdown_timeout_secs: u64,
+    pub api_max_streams: usize,
+    pub api_stream_heartbeat_secs: u64,
     pub log_format: LogFormat,
 }
 
@@ -104,6 +118,9 @@ impl Settings {
         if server.db_pool_max_size == 0 {
             return Err(Error::invalid("DB_POOL_MAX_SIZE", "must be at least 1").into());
         }
+        if server.api_stream_heartbeat_secs == 0 {
+            return Err(Error::invalid("API_STREAM_HEARTBEAT_SECS", "must be at least 1").into());
+        }
         if let Some(bad) = server
             .cors_allowed_origins
             .iter()
@@ -125,6 +142,10 @@ impl Settings {
 
     pub fn shutdown_timeout(&self) -> Duration {
         Duration::from_secs(self.server.shutdown_timeout_secs)
+    }
+
+    pub fn stream_heartbeat(&self) -> Duration {
+        Duration::from_secs(self.server.api_stream_heartbeat_secs)
     }
 
     pub fn pool(&self) -> PoolSettings {
@@ -158,6 +179,7 @@ mod tests {
     fn a_bad_value_names_its_variable() {
         for (var, value) in [
             ("DB_POOL_MAX_SIZE", "0"),
+            ("API_STREAM_HEARTBEAT_SECS", "0"),
             ("CORS_ALLOWED_ORIGINS", "localhost:8080"),
             ("DATABASE_URL", "postgres://app:S3cret@db:port/app"),
         ] {

@@ -27,6 +27,8 @@ pub enum ApiError {
     ShuttingDown,
     #[error("too many writes waiting: try again shortly")]
     Overloaded,
+    #[error("this replica serves as many event streams as it may: try again shortly")]
+    TooManyStreams,
     #[error("the request body did not arrive within {} s", .0.as_secs())]
     BodyTimeout(std::time::Duration),
     #[error("internal server error")]
@@ -42,6 +44,7 @@ impl ApiError {
             ApiError::SchemaNotMigrated(_) => "schema_not_migrated",
             ApiError::ShuttingDown => "shutting_down",
             ApiError::Overloaded => "overloaded",
+            ApiError::TooManyStreams => "too_many_streams",
             ApiError::BodyTimeout(_) => "request_timeout",
             ApiError::Internal => "internal",
         }
@@ -56,7 +59,8 @@ impl ResponseError for ApiError {
             ApiError::DatabaseUnavailable(_)
             | ApiError::SchemaNotMigrated(_)
             | ApiError::ShuttingDown
-            | ApiError::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            | ApiError::Overloaded
+            | ApiError::TooManyStreams => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -64,9 +68,11 @@ impl ResponseError for ApiError {
 
     fn error_response(&self) -> HttpResponse<BoxBody> {
         let mut res = HttpResponse::build(self.status_code());
-        if matches!(self, ApiError::Overloaded) {
-            res.insert_header((header::RETRY_AFTER, "1"));
-        }
+        match self {
+            ApiError::Overloaded => res.insert_header((header::RETRY_AFTER, "1")),
+            ApiError::TooManyStreams => res.insert_header((header::RETRY_AFTER, "5")),
+            _ => &mut res,
+        };
         res.json(ErrorBody::new(self.code(), self.to_string()))
     }
 }

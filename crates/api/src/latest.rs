@@ -29,7 +29,7 @@ use prometheus::IntCounter;
 use tokio::sync::{Notify, oneshot};
 use tokio_postgres::{AsyncMessage, Config};
 
-use crate::http_cache::Answer;
+use crate::{events::Changes, http_cache::Answer};
 
 /// The channel the trigger notifies.
 pub const CHANNEL: &str = "randoms_changed";
@@ -55,6 +55,8 @@ struct Inner {
     /// only for the generation it was read in.
     generation: AtomicU64,
     listening: AtomicBool,
+    /// Told of every notification and reconnect, for the event streams.
+    changes: Changes,
     copies: RwLock<HashMap<u16, CachedAnswer>>,
     /// GETs waiting for the next sync, and the bell that starts it.
     syncs: Mutex<Vec<oneshot::Sender<bool>>>,
@@ -172,6 +174,18 @@ impl LatestCache {
             .insert(limit, copy);
     }
 
+    /// What the event streams announce: every notification, and every (re)connect of the
+    /// listener, after which writes made while it was away may be missing from a page.
+    pub fn changes(&self) -> Changes {
+        self.inner.changes.clone()
+    }
+
+    /// A notification: every copy is stale, and every stream says so.
+    fn changed(&self) {
+        self.invalidate();
+        self.inner.changes.announce();
+    }
+
     /// Every copy is stale from now on.
     pub fn invalidate(&self) {
         self.inner.generation.fetch_add(1, Ordering::SeqCst);
@@ -220,7 +234,7 @@ impl LatestCache {
         let mut driver = tokio::spawn(async move {
             while let Some(message) = messages.next().await {
                 match message {
-                    Ok(AsyncMessage::Notification(_)) => cache.invalidate(),
+                    Ok(AsyncMessage::Notification(_)) => cache.changed(),
                     Ok(_) => {}
                     Err(e) => return e.to_string(),
                 }
@@ -230,6 +244,7 @@ impl LatestCache {
         let listened = async {
             client.batch_execute(&format!("LISTEN {CHANNEL}")).await?;
             self.set_listening(true);
+            self.inner.changes.announce();
             tracing::info!(channel = CHANNEL, "cache listener up");
             loop {
                 // A sync when a GET asks for one, a ping when none has for a while.

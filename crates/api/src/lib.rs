@@ -8,6 +8,7 @@ pub mod body;
 pub mod configuration;
 pub mod connection;
 pub mod error;
+pub mod events;
 pub mod http_cache;
 pub mod inserts;
 pub mod latest;

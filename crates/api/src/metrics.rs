@@ -10,13 +10,13 @@ use prometheus::{
     proto::MetricFamily,
 };
 
-use crate::{error::ApiError, latest::LatestCache};
+use crate::{error::ApiError, state::AppState};
 
 /// The middleware that records every request into `registry`. `/metrics` itself is an
 /// ordinary route ([`serve`]), not the middleware's built-in endpoint: that one answered
 /// only GET and let every other method fall through to a 404 "no route", where every
 /// other route answers 405 with `Allow`.
-pub fn build(pool: Pool, latest: &LatestCache) -> anyhow::Result<PrometheusMetrics> {
+pub fn build(pool: Pool, state: &AppState) -> anyhow::Result<PrometheusMetrics> {
     let metrics = PrometheusMetricsBuilder::new("api")
         // Unknown paths share one label, so scanners cannot blow up the series count.
         .mask_unmatched_patterns("UNMATCHED")
@@ -35,10 +35,19 @@ pub fn build(pool: Pool, latest: &LatestCache) -> anyhow::Result<PrometheusMetri
     )?;
     metrics.registry.register(Box::new(cache.clone()))?;
     metrics.registry.register(Box::new(DroppedLines::new()?))?;
-    latest.count_into(
+    state.latest.count_into(
         cache.with_label_values(&["hit"]),
         cache.with_label_values(&["miss"]),
     );
+    let streams = IntGauge::with_opts(
+        Opts::new(
+            "event_streams",
+            "GET /randoms/events streams open on this replica",
+        )
+        .namespace("api"),
+    )?;
+    metrics.registry.register(Box::new(streams.clone()))?;
+    state.streams.count_into(streams);
     Ok(metrics)
 }
 

@@ -22,6 +22,7 @@ use crate::routes;
         routes::list,
         routes::create,
         routes::get_one,
+        routes::events,
         routes::healthz,
         routes::ready,
         document,

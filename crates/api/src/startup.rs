@@ -39,8 +39,12 @@ impl Application {
     /// starts while it is down, and `/ready` reports it.
     pub fn build(settings: Settings) -> anyhow::Result<Self> {
         let pool = db::build_pool(&settings.db, settings.pool())?;
-        let state = AppState::new(pool.clone());
-        let metrics = metrics::build(pool, &state.latest)?;
+        let state = AppState::new(
+            pool.clone(),
+            settings.server.api_max_streams,
+            settings.stream_heartbeat(),
+        );
+        let metrics = metrics::build(pool, &state)?;
 
         let addr = format!("{}:{}", settings.server.api_host, settings.server.api_port);
         let listener = TcpListener::bind(&addr)

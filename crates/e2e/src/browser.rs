@@ -17,6 +17,8 @@ const INSTALL_HINT: &str = "install Chromium and its WebDriver (Debian/Ubuntu: \
 
 pub struct Browser {
     pub client: Client,
+    /// chromedriver's own address, for what fantoccini does not wrap.
+    pub webdriver_url: String,
     driver: Process,
     profile: PathBuf,
 }
@@ -49,6 +51,7 @@ impl Browser {
         let client = connect(port, &chromium, &profile).await?;
         let browser = Self {
             client,
+            webdriver_url: format!("http://127.0.0.1:{port}"),
             driver,
             profile,
         };
@@ -92,6 +95,11 @@ async fn connect(
                 format!("--user-data-dir={}", profile.display()),
             ],
         }),
+    );
+    // The console, for tests that read it (`POST /session/{id}/se/log`).
+    caps.insert(
+        "goog:loggingPrefs".into(),
+        serde_json::json!({ "browser": "ALL" }),
     );
     let url = format!("http://127.0.0.1:{port}");
     let deadline = Instant::now() + Duration::from_secs(30);

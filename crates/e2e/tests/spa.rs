@@ -50,6 +50,8 @@ impl RunningApi {
                 db_pool_max_size: 4,
                 cors_allowed_origins: vec![web_origin.to_owned()],
                 shutdown_timeout_secs: 5,
+                api_max_streams: 16,
+                api_stream_heartbeat_secs: 15,
                 log_format: LogFormat::Text,
             },
             db: db::DbSettings::from_url(db_url),
@@ -200,6 +202,37 @@ async fn the_spa_lists_adds_and_reports_errors_in_a_real_browser() {
         .expect("text");
     assert!(heading.contains("random UUIDs"), "{heading}");
 
+    // Polish: a description, an icon that costs no request, the list announced as it
+    // changes, and keyboard focus that shows (Tab from the page's start reaches "Add").
+    let head = page
+        .execute(
+            "return [document.querySelector('meta[name=description]')?.content ?? '', \
+             document.querySelector('link[rel=icon]')?.getAttribute('href') ?? '', \
+             document.getElementById('randoms').getAttribute('aria-live')]",
+            vec![],
+        )
+        .await
+        .expect("read the head");
+    let head: [String; 3] = serde_json::from_value(head).expect("three strings");
+    assert!(head[0].len() > 20, "a meta description: {head:?}");
+    assert!(head[1].starts_with("data:image/svg+xml,"), "{head:?}");
+    assert_eq!(head[2], "polite");
+    page.find(Locator::Css("body"))
+        .await
+        .expect("the body")
+        .send_keys("\u{e004}")
+        .await
+        .expect("press Tab");
+    let focused = page
+        .execute(
+            "const el = document.activeElement; \
+             return [el.id, el.matches(':focus-visible'), getComputedStyle(el).outlineStyle]",
+            vec![],
+        )
+        .await
+        .expect("read the focus");
+    assert_eq!(focused, serde_json::json!(["add", true, "solid"]));
+
     // Add: hold the insert on a lock so the request stays in flight, and check that the
     // button is disabled meanwhile and a second click adds nothing.
     let add = page
@@ -246,6 +279,29 @@ async fn the_spa_lists_adds_and_reports_errors_in_a_real_browser() {
         "no reload or navigation"
     );
 
+    // Items added by anyone appear without a reload, through the API's event stream: a
+    // row inserted around the API, then one another client adds.
+    db.batch_execute("INSERT INTO randoms DEFAULT VALUES")
+        .await
+        .expect("a direct insert");
+    until("a row inserted elsewhere, on top", || async {
+        shown(page).await.first().map(|r| r.0) == Some(102)
+    })
+    .await;
+    let added = reqwest::Client::new()
+        .post(format!("{api_url}/randoms"))
+        .send()
+        .await
+        .expect("another client adds one");
+    assert_eq!(added.status(), 201);
+    until("a row another client added, on top", || async {
+        shown(page).await.first().map(|r| r.0) == Some(103)
+    })
+    .await;
+    assert_eq!(shown(page).await.len(), 10, "still ten");
+    let errors = console_errors(&browser).await;
+    assert!(errors.is_empty(), "the console reports errors: {errors:#?}");
+
     let screenshot = page.screenshot().await.expect("screenshot");
     let shots = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target/e2e");
     std::fs::create_dir_all(&shots).expect("screenshot dir");
@@ -263,24 +319,64 @@ async fn the_spa_lists_adds_and_reports_errors_in_a_real_browser() {
     let shot = page.screenshot().await.expect("screenshot");
     std::fs::write(shots.join("spa-error.png"), shot).expect("save screenshot");
 
-    // It comes back on the same address: Retry recovers without a page reload.
-    let api_listener = TcpListener::bind(api_addr).expect("rebind the api port");
-    let mut api = RunningApi::start(&db_url, api_listener, &web_url);
+    // Retry while it is still down: the page tries again and still says why.
     page.find(Locator::Css("button#retry"))
         .await
         .expect("a retry button")
         .click()
         .await
         .expect("retry");
-    until("the list after retry", || async {
+    until("the error again after retry", || async {
+        alert_text(page)
+            .await
+            .is_some_and(|t| t.contains("Cannot reach the API"))
+    })
+    .await;
+
+    // It comes back on the same address: the event stream reconnects and the page recovers
+    // by itself, without a click or a reload.
+    let api_listener = TcpListener::bind(api_addr).expect("rebind the api port");
+    let mut api = RunningApi::start(&db_url, api_listener, &web_url);
+    until("the list once the API is back", || async {
         alert_text(page).await.is_none() && shown(page).await.len() == 10
     })
     .await;
+    assert_eq!(shown(page).await.first().map(|r| r.0), Some(103));
 
     browser.close().await.expect("close the browser");
     api.stop();
     let _ = web_stop.send(());
     web_task.await.expect("static server stops");
+}
+
+/// The browser console's errors since the last read (chromedriver's log endpoint).
+async fn console_errors(browser: &Browser) -> Vec<serde_json::Value> {
+    let session = browser
+        .client
+        .session_id()
+        .await
+        .expect("a session")
+        .expect("a session id");
+    let log: serde_json::Value = reqwest::Client::new()
+        .post(format!(
+            "{}/session/{session}/se/log",
+            browser.webdriver_url
+        ))
+        .json(&serde_json::json!({ "type": "browser" }))
+        .send()
+        .await
+        .expect("chromedriver answers")
+        .json()
+        .await
+        .expect("JSON");
+    let entries = log["value"]
+        .as_array()
+        .unwrap_or_else(|| panic!("no browser log from chromedriver: {log}"));
+    entries
+        .iter()
+        .filter(|e| e["level"] == "SEVERE")
+        .cloned()
+        .collect()
 }
 
 async fn tokio_postgres_connect(

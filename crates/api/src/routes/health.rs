@@ -89,7 +89,7 @@ mod tests {
             },
         )
         .expect("pool");
-        let state = AppState::new(pool);
+        let state = AppState::new(pool, 1, std::time::Duration::from_secs(15));
         state.begin_shutdown();
         let err = ready(web::Data::new(state)).await.expect_err("not ready");
         assert!(matches!(err, ApiError::ShuttingDown));

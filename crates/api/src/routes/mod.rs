@@ -1,16 +1,20 @@
 //! The routing table: every route the API serves is registered here, and documented in
 //! [`crate::openapi`] from the same handlers.
 
+mod events;
 mod health;
 mod randoms;
 
 use actix_web::{FromRequest, Handler, Resource, Responder, web};
 
+pub use events::{__path_events, events};
 pub use health::{__path_healthz, __path_ready, healthz, ready};
 pub use randoms::{__path_create, __path_get_one, __path_list, create, get_one, list};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(readable("/randoms", list).route(web::post().to(create)))
+        // Before `/randoms/{id}`, which would take "events" for an id.
+        .service(readable("/randoms/events", events))
         .service(readable("/randoms/{id}", get_one))
         .service(readable("/healthz", healthz))
         .service(readable("/ready", ready))

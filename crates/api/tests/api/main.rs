@@ -6,6 +6,7 @@ mod config;
 mod cors;
 mod crash;
 mod errors;
+mod events;
 mod faults;
 mod hang;
 mod health;
