@@ -1,11 +1,11 @@
 //! The page: the latest ten as `id : name`, newest first, and a button that adds one. The
 //! list follows the API's event stream, so items added by anyone appear without a reload.
 
-use domain::{Limit, Random};
+use domain::Limit;
 use leptos::{prelude::*, task::spawn_local};
 
 use crate::{
-    api::{self, Config},
+    api::{self, Config, Item},
     live,
 };
 
@@ -20,7 +20,7 @@ enum Load {
 #[component]
 pub fn App() -> impl IntoView {
     let config = RwSignal::new(None::<Config>);
-    let items = RwSignal::new(Vec::<Random>::new());
+    let items = RwSignal::new(Vec::<Item>::new());
     let load = RwSignal::new(Load::Loading);
     // A POST in flight: the button is disabled, so one click makes one row.
     let adding = RwSignal::new(false);
@@ -101,21 +101,23 @@ pub fn App() -> impl IntoView {
             >
                 {move || if adding.get() { "Adding…" } else { "Add new UUID" }}
             </button>
+            // Options rather than one type-erased view per state: less code in the wasm.
+            {move || (load.get() == Load::Loading).then(|| view! {
+                <p class="status" role="status">"Loading…"</p>
+            })}
             {move || match load.get() {
-                Load::Loading => view! { <p class="status" role="status">"Loading…"</p> }.into_any(),
-                Load::Failed(message) => view! {
+                Load::Failed(message) => Some(view! {
                     <div class="error" role="alert">
                         <p>{message}</p>
                         <button id="retry" type="button" on:click=move |_| reload()>"Retry"</button>
                     </div>
-                }
-                .into_any(),
-                Load::Ready => ().into_any(),
+                }),
+                _ => None,
             }}
             // Announced to screen readers as items arrive, from this tab or anyone's.
             <ol id="randoms" aria-live="polite" aria-label="Latest random UUIDs">
-                <For each=move || items.get() key=|r| r.id children=|r: Random| view! {
-                    <li><code>{r.id}" : "{r.name.to_string()}</code></li>
+                <For each=move || items.get() key=|r| r.id children=|r: Item| view! {
+                    <li><code>{r.id}" : "{r.name}</code></li>
                 } />
             </ol>
         </main>

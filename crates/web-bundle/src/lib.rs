@@ -217,6 +217,10 @@ fn precompress(out: &Path, name: &str) -> Result<Asset, Error> {
     })
 }
 
+/// The most the whole first load (every file of the page, brotli) may weigh, in bytes: a
+/// Vue 3 build of the same page is 29 KB.
+pub const FIRST_LOAD_TARGET: u64 = 60_000;
+
 /// The sizes, and the whole first load (every file of the page, brotli) against the target.
 pub fn report(out: &Path, assets: &[Asset]) -> String {
     let kb = |n: u64| format!("{:.1} KB", n as f64 / 1000.0);
@@ -230,8 +234,9 @@ pub fn report(out: &Path, assets: &[Asset]) -> String {
     }
     let first_load: u64 = assets.iter().map(|a| a.brotli).sum();
     text.push_str(&format!(
-        "first load, brotli: {} (target: at most 100 KB)\n",
-        kb(first_load)
+        "first load, brotli: {} (target: at most {})\n",
+        kb(first_load),
+        kb(FIRST_LOAD_TARGET)
     ));
     text
 }

@@ -8,8 +8,7 @@ use crate::{
     report::{self, Verdict},
 };
 
-/// The SPA's first load (every file of the page, brotli), in bytes.
-const FIRST_LOAD_TARGET: u64 = 100_000;
+use web_bundle::FIRST_LOAD_TARGET;
 
 impl Outcome {
     fn first_load(&self) -> u64 {
