@@ -485,6 +485,15 @@ fn every_check_fails_on_manifests_broken_on_purpose() {
             expect: "maxUnavailable 0",
         },
         Breakage {
+            env: "prod",
+            what: "event-stream heartbeats a proxy would not wait for",
+            kind: "ConfigMap",
+            name: "api-config",
+            change: |v| set(v, "/data/API_STREAM_HEARTBEAT_SECS", "45".into()),
+            check: |m| checks::rollout_safety(m, 10),
+            expect: "API_STREAM_HEARTBEAT_SECS",
+        },
+        Breakage {
             env: "dev",
             what: "the API pointed at another database port",
             kind: "ConfigMap",

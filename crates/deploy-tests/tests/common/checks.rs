@@ -647,6 +647,9 @@ pub fn config_keys(
 }
 
 /// The API rolls without losing capacity and drains before it is killed; the web likewise.
+/// ingress-nginx's default `proxy-read-timeout`.
+const PROXY_IDLE_TIMEOUT_SECS: u64 = 60;
+
 pub fn rollout_safety(m: &Manifests, shutdown_drain_web_secs: u64) -> Problems {
     let mut problems = Vec::new();
     let api_shutdown: i64 = m
@@ -717,6 +720,19 @@ pub fn rollout_safety(m: &Manifests, shutdown_drain_web_secs: u64) -> Problems {
                 "Deployment {name}: no PodDisruptionBudget selects its pods"
             ));
         }
+    }
+    // An idle event stream must hear from the API well before a proxy on the way cuts it
+    // (ingress-nginx's proxy-read-timeout, the tightest default we know of).
+    let heartbeat = m
+        .config("api-config")
+        .get("API_STREAM_HEARTBEAT_SECS")
+        .cloned();
+    match heartbeat.as_deref().map(str::parse::<u64>) {
+        Some(Ok(secs)) if secs * 2 <= PROXY_IDLE_TIMEOUT_SECS => {}
+        other => problems.push(format!(
+            "api-config: API_STREAM_HEARTBEAT_SECS {other:?} is not at most half the \
+             {PROXY_IDLE_TIMEOUT_SECS} s proxy idle timeout"
+        )),
     }
     let api = m
         .deployments()
