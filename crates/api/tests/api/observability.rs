@@ -108,6 +108,7 @@ async fn openapi_describes_every_route_and_every_documented_operation_is_served(
         ("GET", "/randoms"),
         ("POST", "/randoms"),
         ("GET", "/randoms/{id}"),
+        ("GET", "/randoms/events"),
         ("GET", "/healthz"),
         ("GET", "/ready"),
         ("GET", "/metrics"),
