@@ -92,7 +92,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     // The SPA as shipped (which also proves `domain` still compiles to wasm), for the
     // browser test.
     let bundle = project::target_dir().join("web").join("dist");
-    let assets = web::build(&bundle)?;
+    let assets = web::build(&bundle, web::Flavor::Shipped)?;
     web::print_report(&bundle, &assets);
     // Release builds and images leave live reload out: that they ignore WEB_DEV_RELOAD is
     // tested without the feature, everything else with it (as `cargo xtask dev` builds).

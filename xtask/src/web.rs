@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-pub use web_bundle::{Asset, WASM_TARGET};
+pub use web_bundle::{Asset, Flavor, WASM_TARGET};
 
 use crate::{project, toolchain};
 
@@ -17,20 +17,20 @@ pub struct Args {
 pub fn run(args: Args) -> anyhow::Result<()> {
     // An absolute --out replaces the root in the join.
     let out = project::root().join(args.out);
-    let assets = build(&out)?;
+    let assets = build(&out, Flavor::Shipped)?;
     print_report(&out, &assets);
     Ok(())
 }
 
 /// Builds the bundle into `out` and returns what it holds.
-pub fn build(out: &Path) -> anyhow::Result<Vec<Asset>> {
+pub fn build(out: &Path, flavor: Flavor) -> anyhow::Result<Vec<Asset>> {
     toolchain::ensure_target(WASM_TARGET)?;
     let workspace = web_bundle::Workspace {
         root: project::root(),
         target_dir: project::target_dir(),
         cargo: project::cargo_program(),
     };
-    Ok(workspace.build(out)?)
+    Ok(workspace.build(out, flavor)?)
 }
 
 pub fn print_report(out: &Path, assets: &[Asset]) {

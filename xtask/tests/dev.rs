@@ -1,5 +1,6 @@
-//! `cargo xtask dev` for real: free ports, its own data directory, a POST, a rebuild on a
-//! file change, Ctrl-C (SIGINT), nothing left behind, and the data still there next time.
+//! `cargo xtask dev` for real: free ports, its own data directory, a POST, edits reaching
+//! the open page in a real browser (a stylesheet swapped in place, the SPA rebuilt and
+//! reloaded), Ctrl-C (SIGINT), nothing left behind, and the data still there next time.
 
 use std::{
     io::{BufRead, BufReader},
@@ -123,13 +124,90 @@ impl Drop for Restore {
     }
 }
 
-fn stylesheet(web: u16) -> Option<String> {
-    let (_, index) = get(&format!("http://127.0.0.1:{web}/"))?;
-    let href = index.split("href=\"/").find_map(|rest| {
-        let name = rest.split('"').next()?;
-        name.ends_with(".css").then(|| name.to_owned())
-    })?;
-    get(&format!("http://127.0.0.1:{web}/{href}")).map(|(_, css)| css)
+/// Edits `path` (relative to the workspace root) with `edit`; the original is put back
+/// when the returned guard drops, even if the test fails.
+fn edit(path: &str, edit: impl FnOnce(&str) -> String) -> Restore {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(path);
+    let original = std::fs::read(&path).expect("read the file to edit");
+    let edited = edit(std::str::from_utf8(&original).expect("UTF-8"));
+    assert_ne!(
+        edited.as_bytes(),
+        original,
+        "the edit changes {}",
+        path.display()
+    );
+    std::fs::write(&path, edited).expect("edit");
+    Restore { path, original }
+}
+
+async fn edits_reach_the_open_page(web: u16) {
+    let browser = e2e::browser::Browser::start()
+        .await
+        .expect("headless Chromium");
+    let page = &browser.client;
+    page.goto(&format!("http://127.0.0.1:{web}/"))
+        .await
+        .expect("open the page");
+    let eval =
+        |js: &'static str| async move { page.execute(js, vec![]).await.expect("run a script") };
+    let heading = "return document.querySelector('h1')?.textContent ?? ''";
+    let color = "return getComputedStyle(document.querySelector('h1')).color";
+    until_page("the page renders", || async {
+        eval(heading)
+            .await
+            .as_str()
+            .is_some_and(|h| h.contains("random UUIDs"))
+    })
+    .await;
+    eval("window.keptAcrossEdits = 'yes'; return null").await;
+
+    let restore = edit("web/style.css", |css| {
+        format!("{css}\nh1 {{ color: rgb(1, 2, 3); }}\n")
+    });
+    until_page("the edited stylesheet applies", || async {
+        eval(color).await == "rgb(1, 2, 3)"
+    })
+    .await;
+    drop(restore);
+    until_page("the restored stylesheet applies", || async {
+        eval(color).await != "rgb(1, 2, 3)"
+    })
+    .await;
+    assert_eq!(
+        eval("return window.keptAcrossEdits ?? null").await,
+        "yes",
+        "a stylesheet edit must not reload the page"
+    );
+
+    let marker = format!("Edited by the dev test {}", std::process::id());
+    let restore = edit("web/src/app.rs", |src| {
+        src.replacen("\"The last 10 random UUIDs\"", &format!("{marker:?}"), 1)
+    });
+    until_page("the edited SPA is loaded", || async {
+        eval(heading).await == marker.as_str()
+    })
+    .await;
+    drop(restore);
+    until_page("the restored SPA is loaded", || async {
+        eval(heading)
+            .await
+            .as_str()
+            .is_some_and(|h| h.contains("random UUIDs"))
+    })
+    .await;
+    browser.close().await.expect("close the browser");
+}
+
+async fn until_page<F, Fut>(what: &str, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = bool>,
+{
+    let deadline = Instant::now() + REBUILD;
+    while !check().await {
+        assert!(Instant::now() < deadline, "{what}: not within {REBUILD:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[test]
@@ -160,34 +238,22 @@ fn dev_runs_the_stack_rebuilds_on_change_and_stops_cleanly() {
         serde_json::from_str(&res.body_mut().read_to_string().expect("body")).expect("json");
     let id = created["id"].as_i64().expect("an id");
 
-    // A change under web/ rebuilds the bundle and restarts the static server.
-    let css = Path::new(env!("CARGO_MANIFEST_DIR")).join("../web/style.css");
-    let original = std::fs::read(&css).expect("read style.css");
-    let restore = Restore {
-        path: css.clone(),
-        original: original.clone(),
-    };
-    let marker = format!("/* xtask dev test {} */", std::process::id());
-    std::fs::write(
-        &css,
-        [original.as_slice(), b"\n", marker.as_bytes(), b"\n"].concat(),
-    )
-    .expect("edit");
-    dev.until("the edited stylesheet is served", REBUILD, || {
-        stylesheet(web).is_some_and(|c| c.contains(&marker))
-    });
-    drop(restore);
-    dev.until("the restored stylesheet is served", REBUILD, || {
-        stylesheet(web).is_some_and(|c| !c.contains(&marker))
-    });
-    dev.until("the rebuild settles", REBUILD, || {
-        dev.lines
-            .lock()
-            .expect("lock")
+    // In a real browser: a stylesheet edit is swapped into the open page (no reload, the
+    // page's state kept), and an edit of the SPA's Rust reloads it with the new build.
+    let runtime = tokio::runtime::Runtime::new().expect("a runtime");
+    runtime.block_on(edits_reach_the_open_page(web));
+    dev.until("the rebuilds settle", REBUILD, || {
+        let lines = dev.lines.lock().expect("lock");
+        lines
             .iter()
             .filter(|l| l.contains("Web updated in"))
             .count()
             >= 2
+            && lines
+                .iter()
+                .filter(|l| l.contains("Style updated in"))
+                .count()
+                >= 2
     });
 
     let db_port: u16 = dev

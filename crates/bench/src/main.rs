@@ -10,6 +10,7 @@
 
 mod api;
 mod bundle;
+mod dev;
 mod http;
 mod images;
 mod nginx;
@@ -37,7 +38,7 @@ use serde_json::{Value, json};
     name = "cargo xtask bench",
     bin_name = "cargo xtask bench",
     about = "Our servers measured against the tools they replace (web-server vs nginx, \
-             the API vs pgbench, image sizes), in target/bench/.",
+             the API vs pgbench, image sizes), and the dev loop, in target/bench/.",
     version
 )]
 struct Args {
@@ -58,6 +59,8 @@ enum Comparison {
     Static,
     /// The images' compressed sizes, pushed to a throwaway registry.
     Images,
+    /// `cargo xtask dev` in a fresh clone: the cold start and each kind of edit.
+    Dev,
 }
 
 /// How hard and how long every server is loaded.
@@ -109,7 +112,10 @@ fn main() {
 fn run(args: Args) -> anyhow::Result<()> {
     let settings = Settings::new(args.quick)?;
     let wanted = |c| args.only.is_empty() || args.only.contains(&c);
-    let mut tools = vec![("wrk", "wrk")];
+    let mut tools = Vec::new();
+    if wanted(Comparison::Api) || wanted(Comparison::Static) {
+        tools.push(("wrk", "wrk"));
+    }
     if wanted(Comparison::Static) {
         tools.push(("nginx", "nginx-light"));
     }
@@ -132,6 +138,16 @@ fn run(args: Args) -> anyhow::Result<()> {
             |date| outcome.markdown(date),
             outcome.json(),
             machine(),
+        )?;
+    }
+    if wanted(Comparison::Dev) {
+        let machine = machine();
+        let outcome = dev::run(&settings)?;
+        save(
+            "dev",
+            |date| outcome.markdown(date),
+            outcome.json(),
+            machine,
         )?;
     }
     if wanted(Comparison::Static) {

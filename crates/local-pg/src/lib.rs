@@ -6,11 +6,13 @@
 //! shutdown) when we die, so a crashed test run leaves no server behind.
 
 mod binaries;
+pub mod container;
 mod database;
 mod server;
 mod user;
 
 pub use binaries::Binaries;
+pub use container::Container;
 pub use database::{fresh_database, shared_admin_url};
 pub use server::{LocalPg, Options};
 

@@ -14,7 +14,24 @@ use std::{
 use sha2::{Digest, Sha256};
 
 pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
-const PROFILE: &str = "wasm-release";
+
+/// Which bundle: the one that ships, or the one `cargo xtask dev` rebuilds on every edit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flavor {
+    /// Size-tuned (`wasm-release`: opt-level z, fat LTO), `wasm-opt -Oz`, precompressed.
+    Shipped,
+    /// Quick to rebuild (`wasm-dev`: no LTO, no debug info), no wasm-opt, no `.br`/`.gz`.
+    Dev,
+}
+
+impl Flavor {
+    fn profile(self) -> &'static str {
+        match self {
+            Flavor::Shipped => "wasm-release",
+            Flavor::Dev => "wasm-dev",
+        }
+    }
+}
 
 /// A step that failed, named.
 #[derive(Debug, thiserror::Error)]
@@ -48,8 +65,9 @@ pub struct Workspace {
 }
 
 impl Workspace {
-    /// Builds the bundle into `out` (emptied first) and returns what it holds.
-    pub fn build(&self, out: &Path) -> Result<Vec<Asset>, Error> {
+    /// Builds the bundle into `out` (emptied first) and returns what it holds; a dev
+    /// bundle's assets have no compressed sizes (0).
+    pub fn build(&self, out: &Path, flavor: Flavor) -> Result<Vec<Asset>, Error> {
         let mut cargo = Command::new(&self.cargo);
         cargo
             .args([
@@ -60,17 +78,20 @@ impl Workspace {
                 "--target",
                 WASM_TARGET,
             ])
-            .args(["--profile", PROFILE])
+            .args(["--profile", flavor.profile()])
             .current_dir(&self.root);
         run("building the SPA for wasm", cargo)?;
         let built = self
             .target_dir
             .join(WASM_TARGET)
-            .join(PROFILE)
+            .join(flavor.profile())
             .join("web.wasm");
         let staging = self.target_dir.join("web").join("staging");
         recreate(&staging)?;
-        let input = optimize(&built, &staging.join("opt"))?;
+        let input = match flavor {
+            Flavor::Shipped => optimize(&built, &staging.join("opt"))?,
+            Flavor::Dev => built,
+        };
         let bindgen = staging.join("bindgen");
         eprintln!("xtask: wasm-bindgen");
         wasm_bindgen_cli_support::Bindgen::new()
@@ -101,10 +122,12 @@ impl Workspace {
         let boot = emit(out, "boot", "js", boot.as_bytes())?;
         fs::write(out.join("index.html"), index_html(&boot, &js, &wasm, &css))
             .map_err(io("writing index.html"))?;
-        ["index.html", &boot, &js, &wasm, &css]
-            .into_iter()
-            .map(|name| precompress(out, name))
-            .collect()
+        let names = ["index.html", &boot, &js, &wasm, &css].into_iter();
+        match flavor {
+            Flavor::Shipped => names.map(|name| precompress(out, name)).collect(),
+            // Served from loopback: compressing at the highest levels would cost seconds.
+            Flavor::Dev => names.map(|name| uncompressed(out, name)).collect(),
+        }
     }
 }
 
@@ -187,6 +210,18 @@ fn emit(out: &Path, stem: &str, ext: &str, content: &[u8]) -> Result<String, Err
     let name = format!("{stem}-{hash}.{ext}");
     fs::write(out.join(&name), content).map_err(io(format!("writing {name}")))?;
     Ok(name)
+}
+
+fn uncompressed(out: &Path, name: &str) -> Result<Asset, Error> {
+    let raw = fs::metadata(out.join(name))
+        .map_err(io(format!("reading {name}")))?
+        .len();
+    Ok(Asset {
+        name: name.to_owned(),
+        raw,
+        gzip: 0,
+        brotli: 0,
+    })
 }
 
 /// Writes `name.br` and `name.gz` beside `name`, at the highest levels: it is done once at

@@ -4,9 +4,15 @@
 //! Each process draws a boot id; the page polls it and reloads when it changes, so a
 //! restart is the whole signal: no socket to keep open, nothing to watch here. Compiled
 //! with the `live-reload` feature only (`lib.rs`), and used only with `WEB_DEV_RELOAD=1`.
+//!
+//! A stylesheet edit needs no rebuild and no reload: `cargo xtask dev` writes it to
+//! [`STYLE_FILE`] under the bundle, this server serves that file as it is on disk at
+//! [`STYLE_PATH`], and the page, polling it too, swaps it in place when it changes (the
+//! page keeps its state).
 
 use std::{
     hash::{BuildHasher, RandomState},
+    path::{Path, PathBuf},
     time::{SystemTime, UNIX_EPOCH},
 };
 
@@ -25,15 +31,21 @@ use crate::{
 pub const BOOT_ID_PATH: &str = "/_dev/boot-id";
 /// The polling script that `index.html` loads.
 pub const SCRIPT_PATH: &str = "/_dev/live-reload.js";
+/// The stylesheet as last edited, read from disk on every request.
+pub const STYLE_PATH: &str = "/_dev/style.css";
+/// Where `cargo xtask dev` writes it, relative to `WEB_ROOT`.
+pub const STYLE_FILE: &str = "_dev/style.css";
 /// What goes into `index.html`. Same-origin, so the CSP (`script-src 'self'`,
 /// `connect-src 'self'`) allows the script and its polls as it stands.
 pub const SCRIPT_TAG: &str = r#"<script type="module" src="/_dev/live-reload.js"></script>"#;
 
 /// Polls on a timer rather than holding a connection open: a restart then needs no
 /// reconnect logic, and a failed poll (the server is down for a moment) is simply retried.
-const SCRIPT: &str = r#"// Dev only (WEB_DEV_RELOAD=1): reloads this page when the web server restarts.
+const SCRIPT: &str = r#"// Dev only (WEB_DEV_RELOAD=1): reloads this page when the web server restarts,
+// and swaps the stylesheet in place when it was edited.
 const INTERVAL_MS = 500;
 let first = null;
+let style = null;
 
 async function poll() {
   try {
@@ -47,10 +59,27 @@ async function poll() {
         return;
       }
     }
+    await restyle();
   } catch {
     // The server is restarting: try again at the next tick.
   }
   setTimeout(poll, INTERVAL_MS);
+}
+
+// The new sheet goes in beside the old, which leaves once the new one applies: no flash.
+async function restyle() {
+  const res = await fetch("/_dev/style.css", { cache: "no-store" });
+  if (!res.ok) return;
+  const css = await res.text();
+  if (css === style) return;
+  style = css;
+  const sheets = document.querySelectorAll('link[rel="stylesheet"]');
+  const old = sheets[sheets.length - 1];
+  if (!old) return;
+  const next = old.cloneNode();
+  next.href = "/_dev/style.css?" + Date.now();
+  next.onload = () => old.remove();
+  old.after(next);
 }
 
 poll();
@@ -61,6 +90,8 @@ poll();
 pub struct LiveReload {
     boot_id: Bytes,
     script: Asset,
+    /// [`STYLE_FILE`] under the bundle's root, once [`with_root`](Self::with_root) says where.
+    style: Option<PathBuf>,
 }
 
 impl Default for LiveReload {
@@ -87,7 +118,14 @@ impl LiveReload {
                 None,
                 None,
             ),
+            style: None,
         }
+    }
+
+    /// Serves the edited stylesheet from `root` (`WEB_ROOT`).
+    pub fn with_root(mut self, root: &Path) -> Self {
+        self.style = Some(root.join(STYLE_FILE));
+        self
     }
 
     pub fn boot_id(&self) -> &str {
@@ -99,8 +137,32 @@ impl LiveReload {
         match req.uri().path() {
             BOOT_ID_PATH => Some(app::plain(StatusCode::OK, self.boot_id.clone())),
             SCRIPT_PATH => Some(app::respond_with(req, &self.script, false)),
+            STYLE_PATH => Some(self.style(req)),
             _ => None,
         }
+    }
+
+    /// The edited stylesheet, or 404 until there is one. A blocking read on the server's
+    /// thread: a file of a few KB, for one local browser.
+    fn style<B>(&self, req: &Request<B>) -> Response<Body> {
+        let Some(css) = self
+            .style
+            .as_ref()
+            .and_then(|path| std::fs::read(path).ok())
+        else {
+            return app::plain(
+                StatusCode::NOT_FOUND,
+                "no stylesheet edited since the build",
+            );
+        };
+        let style = Asset::new(
+            "text/css; charset=utf-8",
+            headers::NO_STORE,
+            Bytes::from(css),
+            None,
+            None,
+        );
+        app::respond_with(req, &style, false)
     }
 
     /// `index` with [`SCRIPT_TAG`] before its first `</head>` (any case), or at the end

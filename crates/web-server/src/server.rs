@@ -72,7 +72,7 @@ pub async fn run(settings: Settings, access_log: Option<AccessLog>) -> Result<()
     let app = build(&settings)?.with_access_log(access_log);
     #[cfg(feature = "live-reload")]
     let app = if DevSettings::load()?.live_reload {
-        let live_reload = LiveReload::new();
+        let live_reload = LiveReload::new().with_root(&settings.root);
         tracing::info!(
             boot_id = live_reload.boot_id(),
             "live reload on (WEB_DEV_RELOAD=1): the page reloads when this server restarts"

@@ -11,18 +11,13 @@ use std::{
         Arc,
         atomic::{AtomicBool, Ordering},
     },
-    time::{Duration, Instant},
+    time::Duration,
 };
 
 use anyhow::{Context, bail};
-use local_pg::{LocalPg, Options};
-use xshell::cmd;
+use local_pg::{Container, LocalPg, Options};
 
 use super::output::Output;
-use crate::project;
-
-/// The image of the container fallback, pinned to a major version.
-const IMAGE: &str = "docker.io/library/postgres:16-alpine";
 
 pub enum Database {
     External(String),
@@ -30,11 +25,7 @@ pub enum Database {
         pg: LocalPg,
         tail_stop: Arc<AtomicBool>,
     },
-    Container {
-        engine: &'static str,
-        name: String,
-        url: String,
-    },
+    Container(Container),
 }
 
 impl Database {
@@ -58,8 +49,12 @@ impl Database {
                 tail(pg.log_path(), tail_stop.clone(), out.clone());
                 Ok(Self::Local { pg, tail_stop })
             }
-            Err(not_found) => match container_engine() {
-                Some(engine) => start_container(engine, dir, port, out),
+            Err(not_found) => match Container::engine() {
+                Some(engine) => {
+                    let image = local_pg::container::IMAGE;
+                    let _step = out.step(&format!("starting PostgreSQL in {engine} ({image})"));
+                    Ok(Self::Container(Container::start(engine, dir, port)?))
+                }
                 None => bail!(
                     "{not_found}; or install docker or podman to run the official postgres image"
                 ),
@@ -69,7 +64,8 @@ impl Database {
 
     pub fn url(&self) -> String {
         match self {
-            Self::External(url) | Self::Container { url, .. } => url.clone(),
+            Self::External(url) => url.clone(),
+            Self::Container(container) => container.url().to_owned(),
             Self::Local { pg, .. } => pg.admin_url(),
         }
     }
@@ -82,14 +78,7 @@ impl Database {
                 let _ = pg.stop();
                 tail_stop.store(true, Ordering::Relaxed);
             }
-            Self::Container { engine, name, .. } => {
-                if let Ok(sh) = project::shell() {
-                    let _ = cmd!(sh, "{engine} stop --time 10 {name}")
-                        .quiet()
-                        .ignore_status()
-                        .output();
-                }
-            }
+            Self::Container(container) => container.stop(),
         }
     }
 }
@@ -121,70 +110,4 @@ fn tail(path: PathBuf, stop: Arc<AtomicBool>, out: Output) {
             std::thread::sleep(Duration::from_millis(200));
         }
     });
-}
-
-fn container_engine() -> Option<&'static str> {
-    ["docker", "podman"]
-        .into_iter()
-        .find(|e| processes::find_program(e).is_some())
-}
-
-/// The official image, its data in `dir`, published on loopback only.
-fn start_container(
-    engine: &'static str,
-    dir: &Path,
-    port: Option<u16>,
-    out: &Output,
-) -> anyhow::Result<Database> {
-    let _step = out.step(&format!("starting PostgreSQL in {engine} ({IMAGE})"));
-    let data = dir.join("container-data");
-    project::create_dir(&data)?;
-    let password_file = dir.join("container-password");
-    let password = match fs::read_to_string(&password_file) {
-        Ok(p) => p.trim().to_owned(),
-        Err(_) => {
-            let p = format!("{:032x}", rand::random::<u128>());
-            fs::write(&password_file, &p).context("writing the container's password")?;
-            p
-        }
-    };
-    let port = port.map_or_else(|| processes::free_port().context("finding a free port"), Ok)?;
-    let name = format!("randoms-dev-postgres-{port}");
-    let sh = project::shell()?;
-    let publish = format!("127.0.0.1:{port}:5432");
-    let password_env = format!("POSTGRES_PASSWORD={password}");
-    let volume = format!("{}:/var/lib/postgresql/data", data.display());
-    project::check(
-        &format!("`{engine} run {IMAGE}`"),
-        cmd!(sh, "{engine} run --detach --rm --name {name} --publish {publish} --env {password_env} --volume {volume} {IMAGE}")
-            // Not echoed in an error: it holds the password.
-            .secret(),
-    )?;
-    let deadline = Instant::now() + Duration::from_secs(60);
-    let ready = || {
-        cmd!(
-            sh,
-            "{engine} exec {name} pg_isready -q -U postgres -h 127.0.0.1"
-        )
-        .quiet()
-        .run()
-        .is_ok()
-    };
-    while !ready() {
-        if Instant::now() > deadline {
-            let _ = cmd!(sh, "{engine} stop {name}")
-                .quiet()
-                .ignore_status()
-                .output();
-            bail!(
-                "PostgreSQL in {engine} did not become ready within 60 s (`{engine} logs {name}`)"
-            );
-        }
-        std::thread::sleep(Duration::from_millis(250));
-    }
-    Ok(Database::Container {
-        engine,
-        url: format!("postgres://postgres:{password}@127.0.0.1:{port}/postgres"),
-        name,
-    })
 }

@@ -74,7 +74,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     };
     {
         let _step = out.step("building api, migrator and web-server");
-        if !stack.cargo_build(&["api", "migrator", "web-server"])? {
+        if !stack.cargo_build()? {
             bail!("the build failed (errors above)");
         }
     }
@@ -143,14 +143,14 @@ impl Stack {
         match change {
             Change::Migrations => {
                 self.out.dev("migrations changed: rebuilding the migrator");
-                if !self.cargo_build(&["migrator"])? {
+                if !self.cargo_build()? {
                     return Ok(false);
                 }
                 self.migrate()?;
             }
             Change::Api => {
                 self.out.dev("api changed: rebuilding");
-                if !self.cargo_build(&["api"])? {
+                if !self.cargo_build()? {
                     return Ok(false);
                 }
                 self.start_api()?;
@@ -162,21 +162,33 @@ impl Stack {
                 self.start_web()?;
                 self.wait_ready(stop)?;
             }
+            Change::Server => {
+                self.out.dev("web-server changed: rebuilding");
+                if !self.cargo_build()? {
+                    return Ok(false);
+                }
+                self.start_web()?;
+                self.wait_ready(stop)?;
+            }
+            Change::Style => {
+                self.out
+                    .dev("style.css changed: the open page swaps it in place");
+                self.publish_style()?;
+            }
         }
         Ok(true)
     }
 
     /// Builds the binaries; `false` (with the compiler's errors printed) when they do not
-    /// compile, so the caller can keep the running version.
-    fn cargo_build(&self, packages: &[&str]) -> anyhow::Result<bool> {
+    /// compile, so the caller can keep the running version. Always all three, with the
+    /// same features: cargo then rebuilds only what changed, and never recompiles shared
+    /// dependencies because one package alone resolved their features differently.
+    fn cargo_build(&self) -> anyhow::Result<bool> {
         let (sh, cargo) = (project::shell()?, project::cargo_program());
         // The static server with its live reload (not in release builds and images).
-        let features = packages
-            .contains(&"web-server")
-            .then_some(["--features", project::LIVE_RELOAD])
-            .into_iter()
-            .flatten();
-        let packages = packages.iter().flat_map(|p| ["--package", p]);
+        let features = ["--features", project::LIVE_RELOAD];
+        let packages = ["api", "migrator", "web-server"].map(|p| ["--package", p]);
+        let packages = packages.as_flattened();
         let output = cmd!(sh, "{cargo} build --quiet {packages...} {features...}")
             .quiet()
             .ignore_status()
@@ -193,7 +205,18 @@ impl Stack {
 
     fn build_bundle(&self) -> anyhow::Result<()> {
         let _step = self.out.step("building the SPA bundle");
-        web::build(&self.dist).map(drop)
+        web::build(&self.dist, web::Flavor::Dev).map(drop)
+    }
+
+    /// Puts `web/style.css` where the static server's live reload serves it from disk
+    /// (`web_server::live_reload::STYLE_FILE`), whole: written aside, then renamed.
+    fn publish_style(&self) -> anyhow::Result<()> {
+        let to = self.dist.join("_dev").join("style.css");
+        let aside = to.with_extension("css.new");
+        std::fs::create_dir_all(self.dist.join("_dev"))
+            .and_then(|()| std::fs::copy(project::root().join("web/style.css"), &aside))
+            .and_then(|_| std::fs::rename(&aside, &to))
+            .with_context(|| format!("publishing web/style.css to {}", to.display()))
     }
 
     fn bin(name: &str) -> Command {

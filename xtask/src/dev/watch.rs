@@ -25,6 +25,10 @@ pub enum Change {
     /// The SPA (or the types it shares): rebuild the bundle, restart the static server,
     /// and the open page reloads.
     Web,
+    /// The static server: rebuild and restart it (the open page reloads).
+    Server,
+    /// The stylesheet alone: published as it is, and the open page swaps it in place.
+    Style,
 }
 
 /// The directories whose changes matter, relative to the workspace root.
@@ -35,6 +39,7 @@ const WATCHED: &[&str] = &[
     "crates/migrator",
     "crates/settings",
     "crates/telemetry",
+    "crates/web-server",
     "web",
 ];
 
@@ -114,14 +119,20 @@ pub fn classify(path: &Path) -> Vec<Change> {
         return Vec::new();
     }
     let under = |dir: &str| path.starts_with(dir);
-    if under("crates/migrator") || under("crates/settings") || under("crates/telemetry") {
-        // The API checks the schema version the migrator embeds; settings and logging are
-        // both binaries'.
+    if under("crates/settings") || under("crates/telemetry") {
+        // Every binary's configuration and logging.
+        vec![Change::Migrations, Change::Api, Change::Server]
+    } else if under("crates/migrator") {
+        // The API checks the schema version the migrator embeds.
         vec![Change::Migrations, Change::Api]
     } else if under("crates/domain") {
         vec![Change::Api, Change::Web]
     } else if under("crates/api") || under("crates/db") {
         vec![Change::Api]
+    } else if under("crates/web-server") {
+        vec![Change::Server]
+    } else if path == Path::new("web/style.css") {
+        vec![Change::Style]
     } else if under("web") {
         vec![Change::Web]
     } else {

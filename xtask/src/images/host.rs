@@ -90,7 +90,7 @@ pub fn stage_all(toolchain: &Toolchain) -> anyhow::Result<PathBuf> {
         copy(ca_bundle, &root.join("etc/ssl/certs/ca-certificates.crt"))?;
         if component == "web" {
             let www = root.join("srv/www");
-            let assets = web::build(&www)?;
+            let assets = web::build(&www, web::Flavor::Shipped)?;
             if assets.is_empty() {
                 bail!("the SPA bundle in {} is empty", www.display());
             }

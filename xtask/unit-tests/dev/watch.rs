@@ -10,11 +10,13 @@ fn files_map_to_what_must_be_redone() {
     assert_eq!(c("crates/db/src/pool.rs"), [Change::Api]);
     assert_eq!(
         c("crates/settings/src/layered.rs"),
-        [Change::Migrations, Change::Api]
+        [Change::Migrations, Change::Api, Change::Server]
     );
     assert_eq!(c("crates/domain/src/random.rs"), [Change::Api, Change::Web]);
     assert_eq!(c("web/src/app.rs"), [Change::Web]);
-    assert_eq!(c("web/style.css"), [Change::Web]);
+    assert_eq!(c("web/style.css"), [Change::Style]);
+    assert_eq!(c("web/src/style.css"), [Change::Web]);
+    assert_eq!(c("crates/web-server/src/app.rs"), [Change::Server]);
     assert_eq!(
         c("crates/migrator/migrations/V3__more.sql"),
         [Change::Migrations, Change::Api]

@@ -196,17 +196,19 @@ pub const API_ORIGIN: &str = "https://api.example.com:8443";
 
 impl TestServer {
     pub fn start() -> Self {
-        Self::start_with(|app| app)
+        Self::start_with(|app, _| app)
     }
 
     /// With the dev live-reload channel on, as `WEB_DEV_RELOAD=1` turns it on.
     #[cfg(feature = "live-reload")]
     pub fn start_live_reload() -> Self {
-        Self::start_with(|app| app.with_live_reload(web_server::live_reload::LiveReload::new()))
+        Self::start_with(|app, root| {
+            app.with_live_reload(web_server::live_reload::LiveReload::new().with_root(root))
+        })
     }
 
     /// The server for a fresh [`Site`], its [`App`] passed through `setup` first.
-    pub fn start_with(setup: impl FnOnce(App) -> App) -> Self {
+    pub fn start_with(setup: impl FnOnce(App, &Path) -> App) -> Self {
         let site = Site::new();
         let settings = Settings {
             host: "127.0.0.1".into(),
@@ -215,7 +217,10 @@ impl TestServer {
             api_base_url: ApiBaseUrl::parse(API_BASE_URL).expect("a valid URL"),
             log_format: LogFormat::Text,
         };
-        let app = setup(web_server::server::build(&settings).expect("the bundle loads"));
+        let app = setup(
+            web_server::server::build(&settings).expect("the bundle loads"),
+            &settings.root,
+        );
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         listener.set_nonblocking(true).expect("nonblocking");
         let addr = listener.local_addr().expect("addr");

@@ -181,6 +181,24 @@ mod on {
     }
 
     #[test]
+    fn an_edited_stylesheet_is_served_from_disk_as_it_changes() {
+        let server = TestServer::start_live_reload();
+        assert_eq!(server.get("/_dev/style.css").status, 404, "none edited yet");
+        let file = server.site.root().join("_dev/style.css");
+        std::fs::create_dir_all(file.parent().expect("a parent")).expect("mkdir");
+        for css in ["h1 { color: red }", "h1 { color: blue }"] {
+            std::fs::write(&file, css).expect("write");
+            let res = server.get("/_dev/style.css?12345");
+            assert_eq!(res.status, 200);
+            assert_eq!(res.header("content-type"), Some("text/css; charset=utf-8"));
+            assert_eq!(res.header("cache-control"), Some("no-store"));
+            assert_eq!(res.text(), css);
+        }
+        let script = server.get("/_dev/live-reload.js").text();
+        assert!(script.contains(r#"fetch("/_dev/style.css""#), "{script}");
+    }
+
+    #[test]
     fn two_servers_have_different_boot_ids() {
         let a = TestServer::start_live_reload();
         let b = TestServer::start_live_reload();
