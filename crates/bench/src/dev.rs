@@ -91,10 +91,13 @@ async fn edits(
     let color = "return getComputedStyle(document.querySelector('h1')).color";
     let openapi = format!("http://127.0.0.1:{api}/openapi.json");
     let mut rows = Vec::new();
+    // Each API edit starts from the original text, so each changes it anew.
+    let openapi_rs = "crates/api/src/openapi.rs";
+    let original = fs::read_to_string(clone.join(openapi_rs)).context("reading openapi.rs")?;
     for (n, what) in [(1, "first API edit"), (2, "next API edit")] {
         let marker = format!("bench edit {n}");
-        let saved = edit(clone, "crates/api/src/openapi.rs", |src| {
-            src.replacen(
+        let saved = edit(clone, openapi_rs, |_| {
+            original.replacen(
                 "a way to add one.",
                 &format!("a way to add one ({marker})."),
                 1,

@@ -20,7 +20,9 @@ pub const WASM_TARGET: &str = "wasm32-unknown-unknown";
 pub enum Flavor {
     /// Size-tuned (`wasm-release`: opt-level z, fat LTO), `wasm-opt -Oz`, precompressed.
     Shipped,
-    /// Quick to rebuild (`wasm-dev`: no LTO, no debug info), no wasm-opt, no `.br`/`.gz`.
+    /// Quick to rebuild: cargo's `dev` profile, the one the native binaries use, so the
+    /// build scripts and proc macros they share are compiled once; no wasm-opt, no
+    /// `.br`/`.gz`.
     Dev,
 }
 
@@ -28,7 +30,15 @@ impl Flavor {
     fn profile(self) -> &'static str {
         match self {
             Flavor::Shipped => "wasm-release",
-            Flavor::Dev => "wasm-dev",
+            Flavor::Dev => "dev",
+        }
+    }
+
+    /// The directory cargo puts the profile's output in.
+    fn dir(self) -> &'static str {
+        match self {
+            Flavor::Shipped => "wasm-release",
+            Flavor::Dev => "debug",
         }
     }
 }
@@ -84,7 +94,7 @@ impl Workspace {
         let built = self
             .target_dir
             .join(WASM_TARGET)
-            .join(flavor.profile())
+            .join(flavor.dir())
             .join("web.wasm");
         let staging = self.target_dir.join("web").join("staging");
         recreate(&staging)?;
