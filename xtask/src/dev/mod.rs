@@ -20,7 +20,7 @@ use xshell::cmd;
 use self::{
     database::Database,
     output::Output,
-    service::Service,
+    service::{Service, answers_ok},
     watch::{Change, Watcher},
 };
 use crate::{project, web};
@@ -148,25 +148,23 @@ impl Stack {
                 }
                 self.migrate()?;
             }
-            Change::Api => {
-                self.out.dev("api changed: rebuilding");
+            Change::Api | Change::Server => {
+                let api = change == Change::Api;
+                let name = if api { "api" } else { "web-server" };
+                self.out.dev(&format!("{name} changed: rebuilding"));
                 if !self.cargo_build()? {
                     return Ok(false);
                 }
-                self.start_api()?;
+                if api {
+                    self.start_api()
+                } else {
+                    self.start_web()
+                }?;
                 self.wait_ready(stop)?;
             }
             Change::Web => {
                 self.out.dev("web changed: rebuilding the bundle");
                 self.build_bundle()?;
-                self.start_web()?;
-                self.wait_ready(stop)?;
-            }
-            Change::Server => {
-                self.out.dev("web-server changed: rebuilding");
-                if !self.cargo_build()? {
-                    return Ok(false);
-                }
                 self.start_web()?;
                 self.wait_ready(stop)?;
             }
@@ -346,13 +344,4 @@ fn free(port: u16, flag: &str) -> anyhow::Result<()> {
     TcpListener::bind(("127.0.0.1", port))
         .map(drop)
         .with_context(|| format!("port {port} is in use; choose another with {flag} <port>"))
-}
-
-fn answers_ok(url: &str) -> bool {
-    ureq::get(url)
-        .config()
-        .timeout_global(Some(Duration::from_secs(2)))
-        .build()
-        .call()
-        .is_ok_and(|r| r.status() == 200)
 }

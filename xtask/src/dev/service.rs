@@ -64,3 +64,13 @@ impl Drop for Service {
         self.stop();
     }
 }
+
+/// Whether `url` answers 200 within 2 s: a service's readiness, as dev waits for it.
+pub fn answers_ok(url: &str) -> bool {
+    ureq::get(url)
+        .config()
+        .timeout_global(Some(Duration::from_secs(2)))
+        .build()
+        .call()
+        .is_ok_and(|r| r.status() == 200)
+}
