@@ -14,7 +14,7 @@ use anyhow::{Context, bail};
 use serde_json::{Value, json};
 
 use crate::{
-    Settings,
+    Settings, http,
     process::{self, Server},
     project,
     report::{self, Verdict},
@@ -152,17 +152,26 @@ fn until(
 ) -> anyhow::Result<()> {
     let started = Instant::now();
     while !done() {
-        dev.check_running()?;
-        settings.check_interrupted()?;
-        if started.elapsed() > PATIENCE {
-            bail!("{what}: not within {} s", PATIENCE.as_secs());
-        }
+        still_waiting(dev, settings, started, what)?;
         std::thread::sleep(Duration::from_millis(25));
     }
     Ok(())
 }
 
+/// One turn of an async wait (the browser's) for `what`, which started at `since`.
 async fn wait(
+    dev: &mut Server,
+    settings: &Settings,
+    since: Instant,
+    what: &str,
+) -> anyhow::Result<()> {
+    still_waiting(dev, settings, since, what)?;
+    tokio::time::sleep(Duration::from_millis(25)).await;
+    Ok(())
+}
+
+/// Fails when dev exited, a signal asked us to stop, or `what` has taken too long.
+fn still_waiting(
     dev: &mut Server,
     settings: &Settings,
     since: Instant,
@@ -171,19 +180,13 @@ async fn wait(
     dev.check_running()?;
     settings.check_interrupted()?;
     if since.elapsed() > PATIENCE {
-        bail!("{what}: not live within {} s", PATIENCE.as_secs());
+        bail!("{what}: not within {} s", PATIENCE.as_secs());
     }
-    tokio::time::sleep(Duration::from_millis(25)).await;
     Ok(())
 }
 
 fn ok(url: &str) -> bool {
-    ureq::get(url)
-        .config()
-        .timeout_global(Some(Duration::from_secs(2)))
-        .build()
-        .call()
-        .is_ok_and(|r| r.status() == 200)
+    http::get(url, None).is_ok_and(|answer| answer.status == 200)
 }
 
 fn body(url: &str) -> String {
