@@ -6,12 +6,15 @@
 # compiles everything in the container (with dependency-layer caching through cargo-chef);
 # `cargo xtask images` instead builds the binary on the host, reusing its cargo cache, and
 # builds only the final stage, its `COPY --from=dist` reading a directory of those files.
+# Either way the binary is built with `cargo auditable`, so it carries its dependency list
+# (what syft and other scanners read).
 
 ARG RUST_VERSION=1.95
 
 FROM docker.io/library/rust:${RUST_VERSION}-alpine AS chef
 RUN apk add --no-cache musl-dev ca-certificates \
- && cargo install cargo-chef --locked --version 0.1.77
+ && cargo install cargo-chef --locked --version 0.1.77 \
+ && cargo install cargo-auditable --locked --version 0.7.7
 WORKDIR /src
 
 # The dependency graph alone (manifests and the lock file): unchanged sources reuse the
@@ -24,7 +27,7 @@ FROM chef AS build
 COPY --from=planner /src/recipe.json recipe.json
 RUN cargo chef cook --release --recipe-path recipe.json --package api
 COPY . .
-RUN cargo build --release --locked --package api --bin api \
+RUN cargo auditable build --release --locked --package api --bin api \
  && mkdir -p /dist/etc/ssl/certs \
  && cp target/release/api /dist/api \
  && cp /etc/ssl/certs/ca-certificates.crt /dist/etc/ssl/certs/

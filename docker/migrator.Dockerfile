@@ -11,7 +11,8 @@ ARG RUST_VERSION=1.95
 
 FROM docker.io/library/rust:${RUST_VERSION}-alpine AS chef
 RUN apk add --no-cache musl-dev ca-certificates \
- && cargo install cargo-chef --locked --version 0.1.77
+ && cargo install cargo-chef --locked --version 0.1.77 \
+ && cargo install cargo-auditable --locked --version 0.7.7
 WORKDIR /src
 
 # The dependency graph alone (manifests and the lock file): unchanged sources reuse the
@@ -24,7 +25,7 @@ FROM chef AS build
 COPY --from=planner /src/recipe.json recipe.json
 RUN cargo chef cook --release --recipe-path recipe.json --package migrator
 COPY . .
-RUN cargo build --release --locked --package migrator --bin migrator \
+RUN cargo auditable build --release --locked --package migrator --bin migrator \
  && mkdir -p /dist/etc/ssl/certs \
  && cp target/release/migrator /dist/migrator \
  && cp /etc/ssl/certs/ca-certificates.crt /dist/etc/ssl/certs/

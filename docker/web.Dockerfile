@@ -15,7 +15,8 @@ FROM docker.io/library/rust:${RUST_VERSION}-alpine AS chef
 # binaryen: wasm-opt, so the bundle is the size-optimised one.
 RUN apk add --no-cache musl-dev ca-certificates binaryen \
  && rustup target add wasm32-unknown-unknown \
- && cargo install cargo-chef --locked --version 0.1.77
+ && cargo install cargo-chef --locked --version 0.1.77 \
+ && cargo install cargo-auditable --locked --version 0.7.7
 WORKDIR /src
 
 FROM chef AS planner
@@ -30,7 +31,7 @@ RUN cargo chef cook --release --recipe-path recipe.json --package web-server \
       --recipe-path recipe.json --package web \
  && cargo chef cook --recipe-path recipe.json --package xtask
 COPY . .
-RUN cargo build --release --locked --package web-server --bin web-server \
+RUN cargo auditable build --release --locked --package web-server --bin web-server \
  && cargo xtask web --out /dist/srv/www \
  && mkdir -p /dist/etc/ssl/certs \
  && cp target/release/web-server /dist/web-server \

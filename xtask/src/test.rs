@@ -18,6 +18,7 @@ const MACOS_PACKAGES: &[&str] = &[
     "xtask",
     "bench",
     "container-engine",
+    "sbom",
     "kube-state",
     "schema-compat",
     "releases",

@@ -1,5 +1,10 @@
 //! Building the images' contents on the host: static musl binaries from the host's cargo
-//! cache, the SPA bundle, CA certificates, laid out as each image's root file system.
+//! cache, the SPA bundle, CA certificates, laid out as each image's root file system, and
+//! each binary's bill of materials beside it.
+//!
+//! The binaries are built with `cargo auditable`, which embeds their resolved dependency
+//! list: scanners (syft, trivy, grype) read it from the image, and the `sbom` crate turns
+//! it into the CycloneDX document pushed with the image.
 
 use std::path::{Path, PathBuf};
 
@@ -39,11 +44,23 @@ impl Toolchain {
                 "neither musl-gcc nor {cross} is on PATH (Debian: apt-get install musl-tools)"
             ));
         }
+        if processes::find_program("cargo-auditable").is_none() {
+            return Err(
+                "cargo-auditable is not installed (cargo install cargo-auditable --locked)"
+                    .to_owned(),
+            );
+        }
         Ok(Self {
             target: format!("{arch}-unknown-linux-musl"),
         })
     }
 }
+
+/// Each image's bill of materials (CycloneDX JSON), beside its `rootfs/`.
+pub const SBOM_FILE: &str = "sbom.cdx.json";
+
+/// The media type of `SBOM_FILE`.
+pub const SBOM_MEDIA_TYPE: &str = "application/vnd.cyclonedx+json";
 
 /// The binary in each image, by component.
 const BINARIES: [(&str, &str); 3] = [
@@ -63,10 +80,10 @@ pub fn stage_all(toolchain: &Toolchain) -> anyhow::Result<PathBuf> {
         .iter()
         .flat_map(|(_, binary)| ["--package", binary, "--bin", binary]);
     project::run(
-        &format!("cargo build --release --target {target} (static binaries)"),
+        &format!("cargo auditable build --release --target {target} (static binaries)"),
         cmd!(
             sh,
-            "{cargo} build --release --locked --target {target} {binaries...}"
+            "{cargo} auditable build --release --locked --target {target} {binaries...}"
         ),
     )?;
 
@@ -87,6 +104,16 @@ pub fn stage_all(toolchain: &Toolchain) -> anyhow::Result<PathBuf> {
         }
         let root = context.join("rootfs");
         copy(&built.join(binary), &root.join(binary))?;
+        let binary_path = built.join(binary);
+        let bom = project::read(
+            &format!("the bill of materials of {binary}"),
+            cmd!(
+                sh,
+                "{cargo} run --locked --quiet --package sbom -- {binary_path}"
+            ),
+        )?;
+        std::fs::write(context.join(SBOM_FILE), bom)
+            .with_context(|| format!("writing {}", context.join(SBOM_FILE).display()))?;
         copy(ca_bundle, &root.join("etc/ssl/certs/ca-certificates.crt"))?;
         if component == "web" {
             let www = root.join("srv/www");

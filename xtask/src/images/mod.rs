@@ -7,7 +7,8 @@
 //! nothing is compiled in a container, no base image is pulled, and any builder works
 //! (podman, Docker with or without buildx). Without a musl toolchain on the host, or with
 //! `--in-container`, the Dockerfiles build everything themselves (cargo-chef dependency
-//! layers).
+//! layers). Host-built binaries come with a CycloneDX bill of materials, pushed beside each
+//! image (`sha256-<digest>.sbom`).
 
 mod host;
 
@@ -179,6 +180,9 @@ pub fn build(request: &Request) -> anyhow::Result<Outcome> {
                 digest = Some(engine.push(reference)?);
             }
             let digest = digest.context("no tag to push")?;
+            if let Some(dist) = &dist {
+                attach_sbom(&name, &digest, &dist.join(component))?;
+            }
             let pushed = format!("{name}@{digest}");
             let size = container_engine::pushed_size(engine, &pushed);
             if size.is_none() {
@@ -200,4 +204,23 @@ pub fn build(request: &Request) -> anyhow::Result<Outcome> {
         tag,
         images,
     })
+}
+
+/// Pushes the host-built bill of materials of `context` as `name:sha256-<hex>.sbom`, where
+/// cosign, syft and other tools look for the SBOM of the image `digest`.
+fn attach_sbom(name: &str, digest: &str, context: &std::path::Path) -> anyhow::Result<()> {
+    let file = context.join(host::SBOM_FILE);
+    let document = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+    let layout = context.join("sbom-layout");
+    let reference = container_engine::attach(
+        name,
+        digest,
+        "sbom",
+        host::SBOM_MEDIA_TYPE,
+        &document,
+        &layout,
+    )
+    .with_context(|| format!("attaching the bill of materials to {name}@{digest}"))?;
+    eprintln!("xtask: images: bill of materials (CycloneDX) pushed as {reference}");
+    Ok(())
 }

@@ -1,12 +1,14 @@
 //! `cargo xtask images` for real, with each engine: build the three images, push them to a
 //! throwaway registry on loopback, pull them back by digest, and run them against a real
-//! PostgreSQL — read-only, as the user the image names, which must not be root. podman runs
+//! PostgreSQL — read-only, as the user the image names, which must not be root. Each pushed
+//! image has its bill of materials beside it, and syft finds the crates in it. podman runs
 //! as installed; Docker runs as a private daemon of its own (no buildx), stopped at the end.
 //!
 //! Runs where the engines are installed (`.ci/run` installs them); elsewhere each says so and
 //! passes, but under `CI` a missing one fails.
 
 mod engines;
+mod sbom;
 
 use std::{
     process::{Command, Output, Stdio},
@@ -112,6 +114,17 @@ fn images_build_push_pull_and_run(engine: &Engine) {
         images
             .by_digest
             .push(format!("{prefix}/{component}@{digest}"));
+    }
+
+    // Bills of materials: the attached CycloneDX document, and what a scanner finds.
+    let syft = sbom::syft();
+    for ((component, binary, crates), image) in sbom::LINKED.iter().zip(&images.by_digest) {
+        let (repository, digest) = image.split_once('@').expect("by digest");
+        assert!(repository.ends_with(&format!("/{component}")), "{image}");
+        sbom::check_attached(repository, digest, binary, crates);
+        if let Some(syft) = &syft {
+            sbom::check_syft(syft, image, crates);
+        }
     }
 
     // Forget the local copies, then pull by digest: what runs is what the registry holds.
