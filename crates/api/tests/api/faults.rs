@@ -164,6 +164,15 @@ impl Load {
             .all(|since| lock(since).is_some_and(|t| t.elapsed() >= long))
     }
 
+    /// How long the client waiting longest has been waiting (zero if none is).
+    pub fn longest_wait(&self) -> Duration {
+        self.waiting_since
+            .iter()
+            .filter_map(|since| lock(since).map(|t| t.elapsed()))
+            .max()
+            .unwrap_or_default()
+    }
+
     /// Responses received so far (of any status).
     pub fn answered(&self) -> usize {
         self.answered.load(Ordering::SeqCst)
