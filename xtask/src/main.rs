@@ -7,7 +7,6 @@ mod git;
 mod images;
 mod project;
 mod test;
-mod toolchain;
 mod web;
 
 use clap::{Parser, Subcommand};

@@ -5,7 +5,7 @@ use xshell::cmd;
 
 use crate::{
     project::{self, run as step},
-    toolchain, web,
+    web,
 };
 
 use crate::web::WASM_TARGET as WASM;
@@ -19,6 +19,7 @@ const MACOS_PACKAGES: &[&str] = &[
     "bench",
     "container-engine",
     "sbom",
+    "static-build",
     "kube-state",
     "schema-compat",
     "releases",
@@ -44,7 +45,7 @@ pub struct Args {
 }
 
 pub fn run(args: Args) -> anyhow::Result<()> {
-    toolchain::ensure_target(WASM)?;
+    static_build::ensure_target(WASM)?;
     let sh = project::shell()?;
     let cargo = project::cargo_program();
     let live_reload = project::LIVE_RELOAD;
@@ -72,7 +73,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 "{cargo} clippy --package web-server --all-targets --locked -- -D warnings"
             ),
         )?;
-        toolchain::ensure_target(MACOS)?;
+        static_build::ensure_target(MACOS)?;
         let packages = MACOS_PACKAGES.iter().flat_map(|p| ["--package", p]);
         step(
             "type-checking for macOS",

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 pub use web_bundle::{Asset, Flavor, WASM_TARGET};
 
-use crate::{project, toolchain};
+use crate::project;
 
 #[derive(clap::Args)]
 pub struct Args {
@@ -24,7 +24,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 
 /// Builds the bundle into `out` and returns what it holds.
 pub fn build(out: &Path, flavor: Flavor) -> anyhow::Result<Vec<Asset>> {
-    toolchain::ensure_target(WASM_TARGET)?;
+    static_build::ensure_target(WASM_TARGET)?;
     let workspace = web_bundle::Workspace {
         root: project::root(),
         target_dir: project::target_dir(),

@@ -1,6 +1,7 @@
-//! Image sizes: the three images built by `cargo xtask images --push`, pushed to a
-//! throwaway registry on loopback, and measured as the registry stores them (compressed
-//! layers plus config), which is what a cluster pulls.
+//! Image sizes: the three images built by `cargo xtask images --push` for amd64 and arm64
+//! (the host's platform alone where nothing cross-compiles), pushed to a throwaway registry
+//! on loopback, and each platform's image measured as the registry stores it (compressed
+//! layers plus config), which is what a node pulls.
 
 use std::{
     process::{Command, Stdio},
@@ -26,15 +27,19 @@ const TARGETS: [(&str, u64); 3] = [
 
 const TAG: &str = "bench";
 
-/// The manifest types a single-platform push stores (OCI from podman, Docker's from docker).
+/// The manifest types a push stores: an image, or an index of them (OCI from podman,
+/// Docker's from docker).
 const MANIFEST_TYPES: &str = concat!(
     "application/vnd.oci.image.manifest.v1+json, ",
-    "application/vnd.docker.distribution.manifest.v2+json"
+    "application/vnd.docker.distribution.manifest.v2+json, ",
+    "application/vnd.oci.image.index.v1+json, ",
+    "application/vnd.docker.distribution.manifest.list.v2+json"
 );
 
 pub struct Outcome {
     engine: &'static str,
-    rows: Vec<(&'static str, u64)>,
+    /// Component, platform, compressed bytes.
+    rows: Vec<(&'static str, String, u64)>,
 }
 
 /// None (with a note) when there is no container engine or registry to measure with.
@@ -72,25 +77,50 @@ pub fn run() -> anyhow::Result<Option<Outcome>> {
 
     // The engine is named, so the one we checked is the one that builds.
     let prefix = format!("127.0.0.1:{port}/bench");
-    let images = project::cargo([
-        "xtask",
-        "images",
-        "--push",
-        "--engine",
-        engine,
-        "--registry",
-        &prefix,
-        "--tag",
-        TAG,
-    ])?;
+    let platforms = if processes::find_program("cargo-zigbuild").is_some() {
+        "linux/amd64,linux/arm64"
+    } else {
+        eprintln!(
+            "bench: image sizes for this machine's platform only: no cargo-zigbuild to \
+             cross-compile with (pip install ziglang cargo-zigbuild)"
+        );
+        ""
+    };
+    let mut args = vec!["xtask", "images", "--push", "--engine", engine];
+    args.extend(["--registry", &prefix, "--tag", TAG]);
+    if !platforms.is_empty() {
+        args.extend(["--platform", platforms]);
+    }
+    let images = project::cargo(args)?;
     project::run(
         "building and pushing the images (cargo xtask images --push)",
         images,
     )?;
     let mut rows = Vec::new();
     for (component, _) in TARGETS {
-        let url = format!("{base}/v2/bench/{component}/manifests/{TAG}");
-        rows.push((component, pushed_size(&url)?));
+        let manifests = format!("{base}/v2/bench/{component}/manifests");
+        let pushed = manifest(&format!("{manifests}/{TAG}"))?;
+        let Some(entries) = pushed["manifests"].as_array() else {
+            rows.push((
+                component,
+                "this machine's".to_owned(),
+                size(&pushed, &manifests)?,
+            ));
+            continue;
+        };
+        for entry in entries {
+            let platform = &entry["platform"];
+            let platform = format!(
+                "{}/{}",
+                platform["os"].as_str().unwrap_or("?"),
+                platform["architecture"].as_str().unwrap_or("?")
+            );
+            let digest = entry["digest"]
+                .as_str()
+                .context("an index entry without digest")?;
+            let image = manifest(&format!("{manifests}/{digest}"))?;
+            rows.push((component, platform, size(&image, &manifests)?));
+        }
     }
     // The registry goes with the temp dir; the local tags go too. `cargo xtask images` tags
     // each image TAG and VERSION-TAG, VERSION being the workspace's, which is ours too.
@@ -129,8 +159,8 @@ fn engine() -> Option<&'static str> {
     })
 }
 
-/// The pushed size of the manifest at `url`, read from our registry over plain HTTP.
-fn pushed_size(url: &str) -> anyhow::Result<u64> {
+/// The manifest at `url`, read from our registry over plain HTTP.
+fn manifest(url: &str) -> anyhow::Result<Value> {
     let body = ureq::get(url)
         .header("Accept", MANIFEST_TYPES)
         .config()
@@ -142,11 +172,12 @@ fn pushed_size(url: &str) -> anyhow::Result<u64> {
         .body_mut()
         .read_to_vec()
         .with_context(|| format!("reading the manifest at {url}"))?;
-    let manifest: Value = serde_json::from_slice(&body)
-        .with_context(|| format!("the manifest at {url} is not JSON"))?;
-    container_engine::manifest_size(&manifest).with_context(|| {
-        format!("the manifest at {url} has no config and layer sizes (an index of platforms?)")
-    })
+    serde_json::from_slice(&body).with_context(|| format!("the manifest at {url} is not JSON"))
+}
+
+fn size(manifest: &Value, at: &str) -> anyhow::Result<u64> {
+    container_engine::manifest_size(manifest)
+        .with_context(|| format!("a manifest in {at} has no config and layer sizes"))
 }
 
 fn target(component: &str) -> u64 {
@@ -165,10 +196,11 @@ impl Outcome {
         let rows: Vec<Vec<String>> = self
             .rows
             .iter()
-            .map(|(component, bytes)| {
+            .map(|(component, platform, bytes)| {
                 let target = target(component);
                 vec![
                     (*component).to_owned(),
+                    platform.clone(),
                     mb(*bytes),
                     format!("≤ {}", mb(target)),
                     Verdict::from_bool(*bytes <= target).label().to_owned(),
@@ -176,13 +208,20 @@ impl Outcome {
             })
             .collect();
         let mut out = report::table(
-            &["image", "compressed, as pushed", "target", "verdict"],
+            &[
+                "image",
+                "platform",
+                "compressed, as pushed",
+                "target",
+                "verdict",
+            ],
             &rows,
         );
         out.push_str(&format!(
             "\nMeasured {date}: built by `cargo xtask images` with {} (static musl binaries on \
-             `scratch`), pushed to a docker-registry on loopback, sizes from the pushed \
-             manifest (config plus compressed layers).\n",
+             `scratch`, every platform's built on this host), pushed to a docker-registry on \
+             loopback, sizes from each platform's pushed manifest (config plus compressed \
+             layers).\n",
             self.engine
         ));
         out
@@ -192,9 +231,10 @@ impl Outcome {
         let rows: Vec<Value> = self
             .rows
             .iter()
-            .map(|(component, bytes)| {
+            .map(|(component, platform, bytes)| {
                 json!({
                     "image": component,
+                    "platform": platform,
                     "compressed_bytes": bytes,
                     "target_bytes": target(component),
                     "verdict": Verdict::from_bool(*bytes <= target(component)).key(),

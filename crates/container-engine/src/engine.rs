@@ -5,7 +5,7 @@ use std::{
     process::{Command, Output, Stdio},
 };
 
-use crate::{Error, Result};
+use crate::{Error, Platform, Result};
 
 /// The container engine that builds and pushes images.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -21,6 +21,9 @@ pub struct BuildSpec<'a> {
     /// The directory sent to the builder.
     pub context: PathBuf,
     pub tags: &'a [String],
+    /// What the image is for (its config's `os`/`architecture`); the files in the context
+    /// must be built for it, since nothing runs in the build.
+    pub platform: Platform,
     pub build_args: &'a [(&'static str, String)],
 }
 
@@ -58,6 +61,7 @@ impl Engine {
     pub fn build(self, spec: &BuildSpec<'_>) -> Result<()> {
         let mut build = Command::new(self.program());
         build.arg("build").arg("--file").arg(&spec.dockerfile);
+        build.arg("--platform").arg(spec.platform.as_str());
         for (name, value) in spec.build_args {
             build.arg("--build-arg").arg(format!("{name}={value}"));
         }
@@ -75,17 +79,40 @@ impl Engine {
         Ok(())
     }
 
+    /// The platform of the machine the engine builds and runs on (a VM's on macOS, the
+    /// nodes' of a cluster that runs in it); None if it is not one we build for.
+    pub fn platform(self) -> Result<Option<Platform>> {
+        let format = match self {
+            Engine::Docker => "{{.Server.Arch}}",
+            Engine::Podman => "{{.Host.Arch}}",
+        };
+        let info = match self {
+            Engine::Docker => "version",
+            Engine::Podman => "info",
+        };
+        let what = format!("{} {info} --format {format}", self.program());
+        let out = output(
+            Command::new(self.program()).args([info, "--format", format]),
+            &what,
+        )?;
+        if !out.status.success() {
+            return Err(Error::Failed {
+                what,
+                status: out.status,
+            });
+        }
+        Ok(Platform::from_arch(
+            String::from_utf8_lossy(&out.stdout).trim(),
+        ))
+    }
+
     /// Pushes `reference` and returns the digest the registry gave it (`sha256:…`).
     pub fn push(self, reference: &str) -> Result<String> {
         let program = self.program();
         let what = format!("{program} push {reference}");
         let mut push = Command::new(program);
         push.arg("push");
-        let digest_file = std::env::temp_dir().join(format!(
-            "container-engine-digest-{}-{}",
-            std::process::id(),
-            rand::random::<u64>()
-        ));
+        let digest_file = digest_file();
         // docker treats 127.0.0.0/8 registries as insecure already.
         if self == Engine::Podman {
             if is_loopback(reference) {
@@ -111,16 +138,7 @@ impl Engine {
             });
         }
         let digest = match self {
-            Engine::Podman => {
-                let text = std::fs::read_to_string(&digest_file);
-                let _ = std::fs::remove_file(&digest_file);
-                text.map_err(|source| Error::Io {
-                    path: digest_file,
-                    source,
-                })?
-                .trim()
-                .to_owned()
-            }
+            Engine::Podman => read_digest_file(digest_file)?,
             // "<tag>: digest: sha256:… size: 1234"
             Engine::Docker => stdout
                 .split_whitespace()
@@ -134,6 +152,25 @@ impl Engine {
         }
         Ok(digest)
     }
+}
+
+/// A fresh path for podman's `--digestfile`.
+pub(crate) fn digest_file() -> PathBuf {
+    std::env::temp_dir().join(format!(
+        "container-engine-digest-{}-{}",
+        std::process::id(),
+        rand::random::<u64>()
+    ))
+}
+
+/// What podman wrote to a `--digestfile`; the file goes either way.
+pub(crate) fn read_digest_file(path: PathBuf) -> Result<String> {
+    let text = std::fs::read_to_string(&path);
+    let _ = std::fs::remove_file(&path);
+    Ok(text
+        .map_err(|source| Error::Io { path, source })?
+        .trim()
+        .to_owned())
 }
 
 fn output(cmd: &mut Command, what: &str) -> Result<Output> {

@@ -1,7 +1,7 @@
 //! docker or podman, driven for our images: finding one that answers, building an image
-//! from a plain context directory, pushing it for the digest the registry gave it, and
-//! reading what the registry stores, and attaching documents (a bill of materials) to an
-//! image as scanners expect.
+//! for a platform from a plain context directory, pushing it (or one index of per-platform
+//! images) for the digest the registry gave it, reading what the registry stores, and
+//! attaching documents (a bill of materials) to an image as scanners expect.
 //!
 //! Only what every engine has is used: no buildx flag (`--build-context`), so Docker's
 //! legacy builder works as well as BuildKit and podman.
@@ -9,6 +9,8 @@
 mod artifact;
 mod context;
 mod engine;
+mod index;
+mod platform;
 mod registry;
 
 use std::path::PathBuf;
@@ -16,7 +18,9 @@ use std::path::PathBuf;
 pub use artifact::{attach, attached_tag};
 pub use context::{BuildContext, host_built};
 pub use engine::{BuildSpec, Engine, is_loopback, is_tag};
-pub use registry::{manifest_size, pushed_size};
+pub use index::PlatformImage;
+pub use platform::{Platform, UnknownPlatform};
+pub use registry::{manifest_size, platform_images, pushed_size};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {

@@ -1,14 +1,42 @@
-//! What a registry holds: the size of a pushed image as it is stored (compressed layers).
+//! What a registry holds: the size of a pushed image as it is stored (compressed layers),
+//! and the per-platform images of a pushed index.
 
 use std::process::{Command, Stdio};
 
-use crate::{Engine, is_loopback};
+use crate::{Engine, Platform, is_loopback};
 
 /// Sum of the config's and layers' sizes in the pushed manifest of `reference`
 /// (`name@sha256:…`), read with skopeo when present, else the engine; None when neither
 /// can tell.
 pub fn pushed_size(engine: Engine, reference: &str) -> Option<u64> {
     pushed_manifest(engine, reference).and_then(|m| manifest_size(&m))
+}
+
+/// The images an index (`name@sha256:…`) lists, by platform, as `name@sha256:…`; empty
+/// when it is one image, or unreadable.
+pub fn platform_images(engine: Engine, reference: &str) -> Vec<(Platform, String)> {
+    let name = reference
+        .split_once('@')
+        .map_or(reference, |(name, _)| name);
+    pushed_manifest(engine, reference)
+        .map(|index| index_entries(&index))
+        .unwrap_or_default()
+        .into_iter()
+        .map(|(platform, digest)| (platform, format!("{name}@{digest}")))
+        .collect()
+}
+
+/// An index's Linux images we build for, with their digests.
+fn index_entries(index: &serde_json::Value) -> Vec<(Platform, String)> {
+    let entries = index["manifests"].as_array().map_or(&[][..], Vec::as_slice);
+    entries
+        .iter()
+        .filter(|m| m["platform"]["os"] == "linux")
+        .filter_map(|m| {
+            let platform = Platform::from_arch(m["platform"]["architecture"].as_str()?)?;
+            Some((platform, m["digest"].as_str()?.to_owned()))
+        })
+        .collect()
 }
 
 fn pushed_manifest(engine: Engine, reference: &str) -> Option<serde_json::Value> {
@@ -56,6 +84,27 @@ pub fn manifest_size(manifest: &serde_json::Value) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+    use crate::Platform;
+
+    #[test]
+    fn an_index_lists_its_platforms() {
+        let index = serde_json::json!({
+            "manifests": [
+                {"digest": "sha256:a", "platform": {"os": "linux", "architecture": "amd64"}},
+                {"digest": "sha256:b", "platform": {"os": "linux", "architecture": "arm64"}},
+                {"digest": "sha256:c", "platform": {"os": "unknown", "architecture": "unknown"}},
+            ]
+        });
+        assert_eq!(
+            super::index_entries(&index),
+            [
+                (Platform::Amd64, "sha256:a".to_owned()),
+                (Platform::Arm64, "sha256:b".to_owned())
+            ]
+        );
+        assert!(super::index_entries(&serde_json::json!({"layers": []})).is_empty());
+    }
+
     #[test]
     fn sums_config_and_layers() {
         let manifest = serde_json::json!({

@@ -69,6 +69,8 @@ pub fn build_and_deliver(
         tag: Some(tag.to_owned()),
         push: matches!(cluster, Cluster::Remote(_)),
         in_container,
+        // The engine's own: where a local cluster's nodes run.
+        platform: Vec::new(),
     })
     .context("building the images")?;
     load(cluster, &outcome)?;

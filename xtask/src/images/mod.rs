@@ -1,21 +1,19 @@
 //! `cargo xtask images`: the api, migrator and web container images.
 //!
-//! By default the static (musl) binaries and the SPA bundle are built on the host, reusing
-//! its cargo cache, and copied into `FROM scratch` images (as `ko` does for Go): each
-//! Dockerfile's final stage is built from a directory prepared here
-//! (`container_engine::host_built`), so
-//! nothing is compiled in a container, no base image is pulled, and any builder works
-//! (podman, Docker with or without buildx). Without a musl toolchain on the host, or with
-//! `--in-container`, the Dockerfiles build everything themselves (cargo-chef dependency
-//! layers). Host-built binaries come with a CycloneDX bill of materials, pushed beside each
-//! image (`sha256-<digest>.sbom`).
+//! By default each platform's static binaries and the SPA bundle are built on the host
+//! (`static-build`) and copied into `FROM scratch` images: each Dockerfile's final stage is
+//! built from a directory prepared here (`container_engine::host_built`), so nothing is
+//! compiled in a container, no base image is pulled, and any builder works. Without a host
+//! toolchain, or with `--in-container`, the Dockerfiles compile for the engine's platform.
+//! Several platforms are pushed as one index; each host-built image gets a CycloneDX bill of
+//! materials beside it (`sha256-<digest>.sbom`).
 
 mod host;
 
 use std::path::PathBuf;
 
 use anyhow::Context;
-pub use container_engine::{Engine, is_tag};
+pub use container_engine::{Engine, Platform, PlatformImage, is_tag};
 
 use crate::{git, project};
 
@@ -40,9 +38,14 @@ pub struct Request {
     /// Tag instead of the short git commit (the VERSION-commit tag is added either way).
     #[arg(long)]
     pub tag: Option<String>,
-    /// Compile inside the image build (the Dockerfiles' own stages) instead of on the host.
+    /// Compile inside the image build (the Dockerfiles' own stages) instead of on the host
+    /// (for the engine's own platform only).
     #[arg(long)]
     pub in_container: bool,
+    /// Platforms, comma-separated: linux/amd64, linux/arm64 (default: this machine's). With
+    /// more than one, each image is pushed as one multi-platform index.
+    #[arg(long, value_delimiter = ',', value_name = "PLATFORMS")]
+    pub platform: Vec<Platform>,
 }
 
 /// One built image.
@@ -54,8 +57,11 @@ pub struct Built {
     pub reference: String,
     /// `sha256:…` once pushed.
     pub digest: Option<String>,
-    /// Layers plus config as the registry stores them (compressed), once pushed.
+    /// Layers plus config as the registry stores them (compressed), once pushed; None for
+    /// an index (see `platforms`).
     pub pushed_bytes: Option<u64>,
+    /// The image of each platform (one, unless several were asked for).
+    pub platforms: Vec<PlatformImage>,
 }
 
 /// Everything `build` did: which engine, which tag, which images.
@@ -80,16 +86,26 @@ pub fn run(request: Request) -> anyhow::Result<()> {
         "image", "reference", "pushed"
     );
     for image in &outcome.images {
-        let size = image
-            .pushed_bytes
-            .map_or("-".to_owned(), |b| format!("{:.2} MB", b as f64 / 1e6));
         let digest = image.digest.as_deref().unwrap_or("(not pushed)");
+        let size = mb(image.pushed_bytes);
         println!(
             "{:<9} {:<60} {size:>10}  {digest}",
             image.component, image.reference
         );
+        for one in image.platforms.iter().filter(|_| image.platforms.len() > 1) {
+            let pushed = one.pushed.as_deref().unwrap_or("(not pushed)");
+            println!(
+                "  {:<67} {:>10}  {pushed}",
+                one.platform,
+                mb(one.pushed_bytes)
+            );
+        }
     }
     Ok(())
+}
+
+fn mb(bytes: Option<u64>) -> String {
+    bytes.map_or("-".to_owned(), |b| format!("{:.2} MB", b as f64 / 1e6))
 }
 
 /// Both names an image gets: `PREFIX/component:TAG` and `PREFIX/component:VERSION-TAG`.
@@ -137,67 +153,90 @@ pub fn build(request: &Request) -> anyhow::Result<Outcome> {
         ("SOURCE", env!("CARGO_PKG_REPOSITORY").to_owned()),
     ];
 
-    // The host-built files, `<dist>/<component>/rootfs/`, or None to let the Dockerfiles
-    // compile.
+    // The engine's platform: a local cluster's nodes run in the engine.
+    let own = engine.platform().ok().flatten().or_else(Platform::host);
+    let platforms = platforms(own, request)?;
+    // The host-built files, `<dist>/<arch>/<component>/rootfs/`, or None to let the
+    // Dockerfiles compile.
     let dist: Option<PathBuf> = if request.in_container {
         None
     } else {
-        match host::Toolchain::detect() {
+        match static_build::Toolchain::detect(&platforms) {
             Ok(toolchain) => Some(
-                host::stage_all(&toolchain).context("building the images' contents on the host")?,
+                host::stage_all(&toolchain, &platforms)
+                    .context("building the images' contents on the host")?,
             ),
-            Err(why) => {
+            Err(why) if own.is_some_and(|own| platforms == [own]) => {
                 eprintln!("xtask: images: compiling inside the image builds, since {why}");
                 None
             }
+            Err(why) => anyhow::bail!("--platform: {why}"),
         }
     };
 
     let mut images = Vec::new();
     for component in COMPONENTS {
-        let name = format!("{registry}/{component}");
         let tags = references(registry, component, &tag);
         let recipe = project::root().join(format!("docker/{component}.Dockerfile"));
-        let (dockerfile, context) = match &dist {
-            Some(dist) => {
-                let name = format!("docker/{component}.Dockerfile");
-                let built = container_engine::host_built(&recipe, &name, &dist.join(component))?;
-                (built.dockerfile, built.dir)
-            }
-            None => (recipe, project::root()),
+        let mut locals = Vec::new();
+        for &platform in &platforms {
+            let (dockerfile, context) = match &dist {
+                Some(dist) => {
+                    let name = format!("docker/{component}.Dockerfile");
+                    let dir = host::context(dist, platform, component);
+                    let built = container_engine::host_built(&recipe, &name, &dir)?;
+                    (built.dockerfile, built.dir)
+                }
+                None => (recipe.clone(), project::root()),
+            };
+            // One platform: the image gets the tags. Several: each its own, `TAG-linux-arm64`,
+            // and the tags go to the index of them all.
+            let local = match platforms.len() {
+                1 => tags.to_vec(),
+                _ => vec![format!("{}-{}", tags[0], platform.tag_suffix())],
+            };
+            eprintln!(
+                "xtask: {} build {} for {platform}",
+                engine.program(),
+                local[0]
+            );
+            engine.build(&container_engine::BuildSpec {
+                dockerfile,
+                context,
+                tags: &local,
+                platform,
+                build_args: &build_args,
+            })?;
+            locals.push((platform, local[0].clone()));
+        }
+        let (digest, pushed) = match request.push {
+            true => engine
+                .publish(&tags, &locals)
+                .map(|(d, pushed)| (Some(d), pushed))?,
+            false => (
+                None,
+                locals
+                    .iter()
+                    .map(|(p, _)| PlatformImage::local(*p))
+                    .collect(),
+            ),
         };
-        eprintln!("xtask: {} build {}", engine.program(), tags[0]);
-        engine.build(&container_engine::BuildSpec {
-            dockerfile,
-            context,
-            tags: &tags,
-            build_args: &build_args,
-        })?;
-        let (digest, pushed_bytes) = if request.push {
-            let mut digest = None;
-            for reference in &tags {
-                eprintln!("xtask: {} push {reference}", engine.program());
-                digest = Some(engine.push(reference)?);
+        for one in pushed.iter().filter(|_| dist.is_some()) {
+            if let (Some(dist), Some(pushed)) = (&dist, &one.pushed) {
+                attach_sbom(pushed, &host::context(dist, one.platform, component))?;
             }
-            let digest = digest.context("no tag to push")?;
-            if let Some(dist) = &dist {
-                attach_sbom(&name, &digest, &dist.join(component))?;
-            }
-            let pushed = format!("{name}@{digest}");
-            let size = container_engine::pushed_size(engine, &pushed);
-            if size.is_none() {
-                eprintln!("xtask: images: could not read the pushed size of {pushed}");
-            }
-            (Some(digest), size)
-        } else {
-            (None, None)
-        };
-        images.push(Built {
+        }
+        let built = Built {
             component,
             reference: tags[0].clone(),
             digest,
-            pushed_bytes,
-        });
+            pushed_bytes: pushed
+                .first()
+                .and_then(|one| one.pushed_bytes)
+                .filter(|_| pushed.len() == 1),
+            platforms: pushed,
+        };
+        images.push(built);
     }
     Ok(Outcome {
         engine,
@@ -206,9 +245,29 @@ pub fn build(request: &Request) -> anyhow::Result<Outcome> {
     })
 }
 
-/// Pushes the host-built bill of materials of `context` as `name:sha256-<hex>.sbom`, where
-/// cosign, syft and other tools look for the SBOM of the image `digest`.
-fn attach_sbom(name: &str, digest: &str, context: &std::path::Path) -> anyhow::Result<()> {
+/// The platforms asked for, each once; by default the engine's own.
+fn platforms(own: Option<Platform>, request: &Request) -> anyhow::Result<Vec<Platform>> {
+    let mut platforms = request.platform.clone();
+    platforms.sort();
+    platforms.dedup();
+    if platforms.is_empty() {
+        platforms.push(own.context(
+            "this machine is neither amd64 nor arm64: pass --platform linux/amd64 or linux/arm64",
+        )?);
+    }
+    if request.in_container && platforms.len() > 1 {
+        anyhow::bail!(
+            "--in-container builds for the engine's own platform only; leave out --platform or \
+             build on the host"
+        );
+    }
+    Ok(platforms)
+}
+
+/// Pushes the host-built bill of materials in `context` as `name:sha256-<hex>.sbom`, where
+/// cosign, syft and other tools look for the SBOM of the image `pushed` (`name@digest`).
+fn attach_sbom(pushed: &str, context: &std::path::Path) -> anyhow::Result<()> {
+    let (name, digest) = pushed.split_once('@').context("a pushed image by digest")?;
     let file = context.join(host::SBOM_FILE);
     let document = std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
     let layout = context.join("sbom-layout");
@@ -220,7 +279,7 @@ fn attach_sbom(name: &str, digest: &str, context: &std::path::Path) -> anyhow::R
         &document,
         &layout,
     )
-    .with_context(|| format!("attaching the bill of materials to {name}@{digest}"))?;
+    .with_context(|| format!("attaching the bill of materials to {pushed}"))?;
     eprintln!("xtask: images: bill of materials (CycloneDX) pushed as {reference}");
     Ok(())
 }

@@ -1,12 +1,14 @@
-//! `cargo xtask images` for real, with each engine: build the three images, push them to a
-//! throwaway registry on loopback, pull them back by digest, and run them against a real
-//! PostgreSQL — read-only, as the user the image names, which must not be root. Each pushed
-//! image has its bill of materials beside it, and syft finds the crates in it. podman runs
+//! `cargo xtask images` for real, with each engine: build the three images for amd64 and
+//! arm64, push each as one multi-platform index to a throwaway registry on loopback, pull
+//! them back by digest, and run them against a real PostgreSQL — read-only, as the user the
+//! image names, which must not be root; the arm64 binaries run under qemu-user. Each pushed
+//! platform image has its bill of materials beside it, and syft finds the crates in it. podman runs
 //! as installed; Docker runs as a private daemon of its own (no buildx), stopped at the end.
 //!
 //! Runs where the engines are installed (`.ci/run` installs them); elsewhere each says so and
 //! passes, but under `CI` a missing one fails.
 
+mod arm64;
 mod engines;
 mod sbom;
 
@@ -51,6 +53,24 @@ fn docker_without_buildx_builds_pushes_pulls_and_runs_the_images() {
     images_build_push_pull_and_run(&Engine::docker(Dockerd::start()));
 }
 
+/// A platform we do not build is refused in one line naming the flag, before any build.
+#[test]
+fn an_unknown_platform_is_refused_naming_the_flag() {
+    for bad in ["linux/s390x", "linux/amd64,darwin/arm64", "arm64"] {
+        let out = Command::new(env!("CARGO_BIN_EXE_xtask"))
+            .args(["images", "--platform", bad])
+            .output()
+            .expect("run cargo xtask images");
+        let err = stderr(&out);
+        assert!(!out.status.success(), "{bad}: {err}");
+        let first = err
+            .lines()
+            .find(|l| l.contains("--platform"))
+            .unwrap_or_default();
+        assert!(first.contains("linux/amd64 or linux/arm64"), "{bad}: {err}");
+    }
+}
+
 /// Whether `program` is on PATH; if not, a skip with a note, or under `CI` a failure.
 fn installed(program: &str, install: &str) -> bool {
     if processes::find_program(program).is_some() {
@@ -88,6 +108,7 @@ fn images_build_push_pull_and_run(engine: &Engine) {
         engine
             .command(env!("CARGO_BIN_EXE_xtask"))
             .args(["images", "--engine", engine.name, "--push"])
+            .args(["--platform", "linux/amd64,linux/arm64"])
             .args(["--registry", &prefix, "--tag", &tag])
             .stderr(Stdio::inherit())
             .output()
@@ -97,38 +118,66 @@ fn images_build_push_pull_and_run(engine: &Engine) {
     assert!(out.status.success(), "cargo xtask images failed: {table}");
     println!("{table}");
     let mut images = Images::default();
+    let lines: Vec<&str> = table.lines().collect();
     for component in ["api", "migrator", "web"] {
-        let line = table
-            .lines()
-            .find(|l| l.split_whitespace().next() == Some(component))
+        let at = lines
+            .iter()
+            .position(|l| l.split_whitespace().next() == Some(component))
             .unwrap_or_else(|| panic!("no {component} line in {table}"));
-        let fields: Vec<&str> = line.split_whitespace().collect();
-        assert_eq!(fields[1], format!("{prefix}/{component}:{tag}"), "{line}");
+        let fields: Vec<&str> = lines[at].split_whitespace().collect();
+        assert_eq!(
+            fields[1],
+            format!("{prefix}/{component}:{tag}"),
+            "{}",
+            lines[at]
+        );
         let digest = fields.last().copied().unwrap_or_default();
-        assert!(digest.starts_with("sha256:"), "{line}");
-        images.pushed.push(format!("{prefix}/{component}:{tag}"));
-        images.pushed.push(format!(
-            "{prefix}/{component}:{}-{tag}",
-            env!("CARGO_PKG_VERSION")
-        ));
-        images
-            .by_digest
-            .push(format!("{prefix}/{component}@{digest}"));
+        assert!(digest.starts_with("sha256:"), "{}", lines[at]);
+        let index = format!("{prefix}/{component}@{digest}");
+        // Under it, one line per platform: its image by digest, and its pushed size.
+        let mut platforms = Vec::new();
+        for line in &lines[at + 1..] {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            let Some(platform) = fields.first().filter(|f| f.starts_with("linux/")) else {
+                break;
+            };
+            let image = fields.last().copied().unwrap_or_default();
+            assert!(
+                image.starts_with(&format!("{prefix}/{component}@sha256:")),
+                "{line}"
+            );
+            assert!(line.contains(" MB "), "no pushed size: {line}");
+            platforms.push(((*platform).to_owned(), image.to_owned()));
+            images.local.push(format!(
+                "{prefix}/{component}:{tag}-{}",
+                platform.replace('/', "-")
+            ));
+        }
+        let names: Vec<&str> = platforms.iter().map(|(p, _)| p.as_str()).collect();
+        assert_eq!(names, ["linux/amd64", "linux/arm64"], "{table}");
+        check_index(&index, &platforms);
+        images.platforms.push(platforms);
+        images.by_digest.push(index);
     }
-
     // Bills of materials: the attached CycloneDX document, and what a scanner finds.
     let syft = sbom::syft();
-    for ((component, binary, crates), image) in sbom::LINKED.iter().zip(&images.by_digest) {
-        let (repository, digest) = image.split_once('@').expect("by digest");
-        assert!(repository.ends_with(&format!("/{component}")), "{image}");
-        sbom::check_attached(repository, digest, binary, crates);
+    for (((component, binary, crates), image), platforms) in sbom::LINKED
+        .iter()
+        .zip(&images.by_digest)
+        .zip(&images.platforms)
+    {
+        for (_, pushed) in platforms {
+            let (repository, digest) = pushed.split_once('@').expect("by digest");
+            assert!(repository.ends_with(&format!("/{component}")), "{pushed}");
+            sbom::check_attached(repository, digest, binary, crates);
+        }
         if let Some(syft) = &syft {
             sbom::check_syft(syft, image, crates);
         }
     }
 
     // Forget the local copies, then pull by digest: what runs is what the registry holds.
-    engine.run(&["rmi", "--force"], &images.pushed);
+    engine.run(&["rmi", "--force"], &images.local);
     for reference in &images.by_digest {
         let out = engine.pull(reference);
         assert!(out.status.success(), "pull {reference}: {}", stderr(&out));
@@ -220,6 +269,55 @@ fn images_build_push_pull_and_run(engine: &Engine) {
 
     drop(containers);
     engine.run(&["rmi", "--force"], &images.by_digest);
+
+    // The arm64 images, from the registry, under emulation.
+    if let Some(qemu) = arm64::qemu() {
+        let [api, migrator, web] = [0, 1, 2].map(|i| images.platforms[i][1].1.clone());
+        arm64::check(&qemu, &api, &migrator, &web);
+    }
+}
+
+/// The pushed `index` is an OCI index or Docker manifest list of exactly `platforms`.
+fn check_index(index: &str, platforms: &[(String, String)]) {
+    let out = Command::new("skopeo")
+        .args(["inspect", "--raw", "--tls-verify=false"])
+        .arg(format!("docker://{index}"))
+        .output()
+        .expect("run skopeo");
+    assert!(
+        out.status.success(),
+        "skopeo inspect {index}: {}",
+        stderr(&out)
+    );
+    let raw: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a manifest");
+    let media_type = raw["mediaType"].as_str().unwrap_or_default();
+    assert!(
+        [
+            "application/vnd.oci.image.index.v1+json",
+            "application/vnd.docker.distribution.manifest.list.v2+json"
+        ]
+        .contains(&media_type),
+        "{index} is not an index: {raw}"
+    );
+    let mut listed: Vec<(String, String)> = raw["manifests"]
+        .as_array()
+        .expect("manifests")
+        .iter()
+        .map(|m| {
+            let platform = format!(
+                "{}/{}",
+                m["platform"]["os"].as_str().unwrap_or_default(),
+                m["platform"]["architecture"].as_str().unwrap_or_default()
+            );
+            let name = index.split('@').next().unwrap_or_default();
+            (
+                platform,
+                format!("{name}@{}", m["digest"].as_str().unwrap_or_default()),
+            )
+        })
+        .collect();
+    listed.sort();
+    assert_eq!(listed, platforms, "{index}: {raw}");
 }
 
 /// A docker-registry on a free loopback port, its storage in a temp dir; gone on drop.
@@ -275,8 +373,12 @@ impl Drop for Registry {
 
 #[derive(Default)]
 struct Images {
-    pushed: Vec<String>,
+    /// The per-platform tags the build left here.
+    local: Vec<String>,
+    /// Each component's index.
     by_digest: Vec<String>,
+    /// Each component's platform images (`linux/amd64`, `linux/arm64`), by digest.
+    platforms: Vec<Vec<(String, String)>>,
 }
 
 /// Containers started detached; removed (and their logs shown on failure) on drop.

@@ -43,6 +43,7 @@ fn built_images_keep_their_digests() {
                 reference: format!("r.io/x/{component}:abc"),
                 digest: Some(format!("sha256:{component}")),
                 pushed_bytes: None,
+                platforms: Vec::new(),
             })
             .collect(),
     };
