@@ -36,7 +36,10 @@ RUN cargo auditable build --release --locked --package api --bin api \
 FROM scratch AS dist
 COPY --from=build /dist/ /
 
+# The files first: Docker's legacy builder gives a step on `scratch` that commits no files
+# the daemon's own platform, so a later COPY for another platform (arm64 on amd64) fails.
 FROM scratch
+COPY --from=dist / /
 ARG VERSION=unknown
 ARG REVISION=unknown
 ARG CREATED=unknown
@@ -48,7 +51,6 @@ LABEL org.opencontainers.image.title="randoms api" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.licenses="MIT OR Apache-2.0"
-COPY --from=dist / /
 ENV API_HOST=0.0.0.0 \
     API_PORT=3080 \
     LOG_FORMAT=json

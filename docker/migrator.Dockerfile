@@ -34,7 +34,10 @@ RUN cargo auditable build --release --locked --package migrator --bin migrator \
 FROM scratch AS dist
 COPY --from=build /dist/ /
 
+# The files first: Docker's legacy builder gives a step on `scratch` that commits no files
+# the daemon's own platform, so a later COPY for another platform (arm64 on amd64) fails.
 FROM scratch
+COPY --from=dist / /
 ARG VERSION=unknown
 ARG REVISION=unknown
 ARG CREATED=unknown
@@ -46,7 +49,6 @@ LABEL org.opencontainers.image.title="randoms migrator" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.licenses="MIT OR Apache-2.0"
-COPY --from=dist / /
 ENV LOG_FORMAT=json
 USER 65532:65532
 ENTRYPOINT ["/migrator"]

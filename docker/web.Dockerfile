@@ -41,7 +41,10 @@ RUN cargo auditable build --release --locked --package web-server --bin web-serv
 FROM scratch AS dist
 COPY --from=build /dist/ /
 
+# The files first: Docker's legacy builder gives a step on `scratch` that commits no files
+# the daemon's own platform, so a later COPY for another platform (arm64 on amd64) fails.
 FROM scratch
+COPY --from=dist / /
 ARG VERSION=unknown
 ARG REVISION=unknown
 ARG CREATED=unknown
@@ -53,7 +56,6 @@ LABEL org.opencontainers.image.title="randoms web" \
       org.opencontainers.image.revision="${REVISION}" \
       org.opencontainers.image.created="${CREATED}" \
       org.opencontainers.image.licenses="MIT OR Apache-2.0"
-COPY --from=dist / /
 # API_BASE_URL is per environment: set it where the container runs.
 ENV WEB_HOST=0.0.0.0 \
     WEB_PORT=8080 \

@@ -88,6 +88,9 @@ mod tests {
                 .collect();
             assert_eq!(froms, ["FROM scratch"], "{component}");
             assert!(stage.contains(&format!("\n{FROM_ROOTFS}\n")), "{stage}");
+            // Right after FROM: on Docker's legacy builder, a step before the files would
+            // commit an image of the daemon's platform and break a build for another one.
+            assert_eq!(stage.lines().nth(1), Some(FROM_ROOTFS), "{component}");
             assert!(!stage.contains("--from="), "{stage}");
             assert!(stage.contains("ENTRYPOINT"), "{stage}");
         }

@@ -24,6 +24,9 @@ pub struct BuildSpec<'a> {
     /// What the image is for (its config's `os`/`architecture`); the files in the context
     /// must be built for it, since nothing runs in the build.
     pub platform: Platform,
+    /// Build every step afresh. Docker's legacy builder and podman 4 reuse a cached step
+    /// built for another platform; a host-built context has no step worth caching.
+    pub no_cache: bool,
     pub build_args: &'a [(&'static str, String)],
 }
 
@@ -62,6 +65,9 @@ impl Engine {
         let mut build = Command::new(self.program());
         build.arg("build").arg("--file").arg(&spec.dockerfile);
         build.arg("--platform").arg(spec.platform.as_str());
+        if spec.no_cache {
+            build.arg("--no-cache");
+        }
         for (name, value) in spec.build_args {
             build.arg("--build-arg").arg(format!("{name}={value}"));
         }

@@ -59,18 +59,20 @@ pub fn engine_for(
 pub fn build_and_deliver(
     cluster: &Cluster,
     engine: Option<images::Engine>,
-    in_container: bool,
+    (in_container, platform): (bool, &[images::Platform]),
     registry: &str,
     tag: &str,
 ) -> anyhow::Result<images::Outcome> {
+    if platform.len() > 1 && !matches!(cluster, Cluster::Remote(_)) {
+        anyhow::bail!("--platform: the images are loaded into a local cluster, one platform only");
+    }
     let outcome = images::build(&images::Request {
         engine,
         registry: registry.to_owned(),
         tag: Some(tag.to_owned()),
         push: matches!(cluster, Cluster::Remote(_)),
         in_container,
-        // The engine's own: where a local cluster's nodes run.
-        platform: Vec::new(),
+        platform: platform.to_vec(),
     })
     .context("building the images")?;
     load(cluster, &outcome)?;

@@ -63,6 +63,9 @@ pub struct Args {
     /// Compile inside the image builds instead of on the host (see `cargo xtask images`).
     #[arg(long)]
     pub in_container: bool,
+    /// The nodes' platforms, for a registry (default: the engine's; see `cargo xtask images`).
+    #[arg(long, value_delimiter = ',', value_name = "PLATFORMS")]
+    pub platform: Vec<images::Platform>,
     /// Deploy images already in the registry (or cluster) under --tag: a rollback, or CI
     /// that built them in an earlier step.
     #[arg(long)]
@@ -123,7 +126,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         let outcome = deliver::build_and_deliver(
             &cluster,
             engine,
-            args.in_container,
+            (args.in_container, &args.platform),
             &registry,
             &release.tag,
         )?;

@@ -205,6 +205,7 @@ pub fn build(request: &Request) -> anyhow::Result<Outcome> {
                 context,
                 tags: &local,
                 platform,
+                no_cache: dist.is_some(),
                 build_args: &build_args,
             })?;
             locals.push((platform, local[0].clone()));

@@ -70,6 +70,7 @@ pub fn check(qemu: &Path, api: &str, migrator: &str, web: &str) {
         "arm64 web serves the page",
         &logs,
     );
+    eprintln!("arm64: the migrator, the API and the static server ran under {QEMU}");
 }
 
 fn name(image: &str) -> String {
@@ -89,6 +90,7 @@ impl Image {
     /// Copies `image` out of the registry and unpacks its layers into `dir/rootfs`.
     fn extract(image: &str, dir: &Path) -> Self {
         let copy = dir.join("oci");
+        std::fs::create_dir_all(dir).expect("image dir");
         let out = Command::new("skopeo")
             .args(["copy", "--quiet", "--src-tls-verify=false"])
             .arg(format!("docker://{image}"))
