@@ -10,7 +10,7 @@ use prometheus::{
     proto::MetricFamily,
 };
 
-use crate::{error::ApiError, state::AppState};
+use crate::{error::ApiError, latest::LatestCache, state::AppState};
 
 /// The middleware that records every request into `registry`. `/metrics` itself is an
 /// ordinary route ([`serve`]), not the middleware's built-in endpoint: that one answered
@@ -35,6 +35,9 @@ pub fn build(pool: Pool, state: &AppState) -> anyhow::Result<PrometheusMetrics> 
     )?;
     metrics.registry.register(Box::new(cache.clone()))?;
     metrics.registry.register(Box::new(DroppedLines::new()?))?;
+    metrics
+        .registry
+        .register(Box::new(Listening::new(state.latest.clone())?))?;
     state.latest.count_into(
         cache.with_label_values(&["hit"]),
         cache.with_label_values(&["miss"]),
@@ -74,6 +77,31 @@ pub async fn serve(registry: web::Data<Registry>) -> Result<HttpResponse, ApiErr
 /// Log lines dropped rather than waited for (stdout not keeping up, or broken), read at
 /// scrape time from `telemetry`.
 struct DroppedLines(IntCounter);
+
+/// 1 while this replica's cache listener is connected, 0 while it reconnects (every GET
+/// then reads the database), read at scrape time.
+struct Listening(LatestCache, IntGauge);
+
+impl Listening {
+    fn new(cache: LatestCache) -> prometheus::Result<Self> {
+        let help = "1 while the listener that keeps this replica's copy of the latest items \
+                    fresh is connected, else 0";
+        let gauge =
+            IntGauge::with_opts(Opts::new("latest_cache_listening", help).namespace("api"))?;
+        Ok(Self(cache, gauge))
+    }
+}
+
+impl Collector for Listening {
+    fn desc(&self) -> Vec<&Desc> {
+        self.1.desc()
+    }
+
+    fn collect(&self) -> Vec<MetricFamily> {
+        self.1.set(i64::from(self.0.is_listening()));
+        self.1.collect()
+    }
+}
 
 impl DroppedLines {
     fn new() -> prometheus::Result<Self> {

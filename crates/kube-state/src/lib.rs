@@ -1,8 +1,9 @@
 //! What Kubernetes objects' JSON (`kubectl get -o json`) says, for a deploy that waits on
-//! them. Pure functions over `serde_json::Value`: missing fields read as the defaults
+//! them, and rendered manifests read as documents (`manifest`). Pure functions over `serde_json::Value`: missing fields read as the defaults
 //! Kubernetes gives them, so a half-written status is never an error.
 
 mod job;
+pub mod manifest;
 mod pods;
 mod workloads;
 

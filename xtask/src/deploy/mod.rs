@@ -16,7 +16,7 @@ mod env;
 mod failure;
 mod history;
 mod kubectl;
-mod manifest;
+use kube_state::manifest;
 mod plan;
 mod pods;
 pub mod port_forward;
@@ -131,7 +131,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             &release.tag,
         )?;
         // Pinned by digest where the push reported one; pulled as asked.
-        let built = Release::from_built(&outcome)?.pulling_with(release.pull_secret.as_deref())?;
+        let mut built =
+            Release::from_built(&outcome)?.pulling_with(release.pull_secret.as_deref())?;
+        built.components = release.components.clone();
         let rendered = render::render(args.env, &built)?;
         (built, rendered)
     };

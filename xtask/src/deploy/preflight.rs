@@ -18,6 +18,10 @@ const INSTALL_HINTS: &[(&str, &str)] = &[
         "install the CloudNativePG operator: kubectl apply --server-side -f https://raw.githubusercontent.com/cloudnative-pg/cloudnative-pg/release-1.29/releases/cnpg-1.29.1.yaml (docs/deploy.md)",
     ),
     (
+        "monitoring.coreos.com",
+        "install prometheus-operator (e.g. the kube-prometheus-stack chart), or leave out --with monitoring",
+    ),
+    (
         "cert-manager.io",
         "install cert-manager: kubectl apply -f https://github.com/cert-manager/cert-manager/releases/download/v1.19.1/cert-manager.yaml (docs/deploy.md)",
     ),

@@ -13,6 +13,7 @@ mod health;
 mod helpers;
 mod hostile;
 mod logging;
+mod monitoring;
 mod observability;
 mod outage;
 mod randoms;

@@ -4,6 +4,7 @@
 #![allow(dead_code)]
 
 pub mod checks;
+pub mod monitoring;
 pub mod tools;
 
 use std::{
@@ -184,6 +185,8 @@ pub enum Typed {
     HorizontalPodAutoscaler(HorizontalPodAutoscaler),
     /// A CloudNativePG `Cluster`: no Rust type; checked field by field.
     CnpgCluster,
+    ServiceMonitor(monitoring::ServiceMonitor),
+    PrometheusRule(monitoring::PrometheusRule),
 }
 
 #[derive(Clone, Debug)]
@@ -261,6 +264,12 @@ impl Manifests {
                     typed!(value, HorizontalPodAutoscaler, HorizontalPodAutoscaler)
                 }
                 ("postgresql.cnpg.io/v1", "Cluster") => Ok((Typed::CnpgCluster, Ok(value.clone()))),
+                ("monitoring.coreos.com/v1", "ServiceMonitor") => {
+                    typed!(value, ServiceMonitor, monitoring::ServiceMonitor)
+                }
+                ("monitoring.coreos.com/v1", "PrometheusRule") => {
+                    typed!(value, PrometheusRule, monitoring::PrometheusRule)
+                }
                 _ => {
                     problems.push(format!(
                         "{id}: {api_version} {kind} is not a kind these tests know; add it to the typed parser"
@@ -402,6 +411,8 @@ accessor!(
     ClusterRoleBinding
 );
 accessor!(hpas, HorizontalPodAutoscaler, HorizontalPodAutoscaler);
+accessor!(service_monitors, ServiceMonitor, monitoring::ServiceMonitor);
+accessor!(prometheus_rules, PrometheusRule, monitoring::PrometheusRule);
 
 /// `name` is `base` or `base-<kustomize hash>`.
 pub fn same_base(name: &str, base: &str) -> bool {

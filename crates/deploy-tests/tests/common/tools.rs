@@ -52,7 +52,7 @@ case "$outcome" in Rollout*|Verify*) condition=Complete ;; *) condition=$outcome
 case "$1" in
   kustomize|config) exec '{real}' "$@" ;;
   version) echo '{{"serverVersion":{{"major":"1","minor":"33","gitVersion":"v1.33.1-fake"}}}}'; exit 0 ;;
-  api-versions) printf '%s\n' v1 apps/v1 batch/v1 policy/v1 networking.k8s.io/v1 rbac.authorization.k8s.io/v1 autoscaling/v2 postgresql.cnpg.io/v1 cert-manager.io/v1 metrics.k8s.io/v1beta1; exit 0 ;;
+  api-versions) printf '%s\n' v1 apps/v1 batch/v1 policy/v1 networking.k8s.io/v1 rbac.authorization.k8s.io/v1 autoscaling/v2 postgresql.cnpg.io/v1 cert-manager.io/v1 metrics.k8s.io/v1beta1 monitoring.coreos.com/v1; exit 0 ;;
   apply)
     case "$*" in *2-migration.yaml*) touch '{dir}/migration-applied' ;; esac
     # A copy of what was applied, in order: the deploy rewrites its phase files every run.

@@ -155,7 +155,7 @@ pub fn granted_by(role: &Role) -> Vec<Request> {
 }
 
 /// `cargo xtask deploy prod` of images already pushed under `tag`.
-fn deploy_args(tag: &str) -> [&str; 10] {
+fn deploy_args(tag: &str) -> [&str; 12] {
     [
         "deploy",
         "prod",
@@ -167,5 +167,8 @@ fn deploy_args(tag: &str) -> [&str; 10] {
         tag,
         "--registry",
         REGISTRY,
+        // What the deployer applies for the optional monitoring too.
+        "--with",
+        "monitoring",
     ]
 }

@@ -46,6 +46,8 @@ const KINDS: &[(&str, &[&str], &str, &str, bool)] = &[
     ("ClusterRole", &["clusterrole", "clusterroles"], "rbac.authorization.k8s.io", "clusterroles", false),
     ("ClusterRoleBinding", &["clusterrolebinding", "clusterrolebindings"], "rbac.authorization.k8s.io", "clusterrolebindings", false),
     ("Cluster", &["cluster", "clusters"], "postgresql.cnpg.io", "clusters", true),
+    ("ServiceMonitor", &["servicemonitor", "servicemonitors"], "monitoring.coreos.com", "servicemonitors", true),
+    ("PrometheusRule", &["prometheusrule", "prometheusrules"], "monitoring.coreos.com", "prometheusrules", true),
     ("ClusterIssuer", &["clusterissuer", "clusterissuers"], "cert-manager.io", "clusterissuers", false),
 ];
 

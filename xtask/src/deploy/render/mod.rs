@@ -54,13 +54,20 @@ pub struct VersionArgs {
     /// ServiceAccounts pull the images with (a private registry; see docs/deploy.md).
     #[arg(long, value_name = "NAME")]
     pub pull_secret: Option<String>,
+    /// Optional components to render in (deploy/components/): `monitoring` (ServiceMonitor,
+    /// PrometheusRules, Grafana dashboard; needs prometheus-operator's CRDs).
+    #[arg(long = "with", value_enum, value_name = "COMPONENT")]
+    pub with: Vec<release::Addon>,
 }
 
 impl VersionArgs {
     /// The release these flags name, its images under `registry`.
     pub fn release(&self, registry: &str) -> anyhow::Result<Release> {
         let tag = tag_or_default(self.tag.clone())?;
-        Release::new(registry, &tag)?.pulling_with(self.pull_secret.as_deref())
+        let mut release =
+            Release::new(registry, &tag)?.pulling_with(self.pull_secret.as_deref())?;
+        release.components = self.with.clone();
+        Ok(release)
     }
 }
 
@@ -115,21 +122,33 @@ pub struct Rendered {
     pub docs: Vec<Document>,
 }
 
-/// The name of the Namespace the `env` overlay declares.
 /// The overlay of `env` as plain kustomize renders it (images unpinned).
 pub fn overlay_docs(env: Environment) -> anyhow::Result<Vec<Document>> {
     let overlay = env.overlay_dir();
     if env == Environment::Dev {
         super::dev_secret::ensure(&overlay)?;
     }
-    manifest::parse_all(&kustomize(&overlay)?)
+    Ok(manifest::parse_all(&kustomize(&overlay)?)?)
 }
 
+/// The name of the Namespace the `env` overlay declares.
 pub fn namespace(docs: &[Document], env: Environment) -> anyhow::Result<&str> {
     docs.iter()
         .find(|d| d.kind == "Namespace")
         .map(|d| d.name.as_str())
         .with_context(|| format!("the {env} overlay declares no Namespace"))
+}
+
+/// The `namespace:` of the overlay in `dir`, which the optional components' objects get.
+fn overlay_namespace(dir: &Path) -> anyhow::Result<String> {
+    let file = dir.join("kustomization.yaml");
+    let text = fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+    let yaml: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text)
+        .with_context(|| format!("{} is not YAML", file.display()))?;
+    let namespace = yaml["namespace"].as_str();
+    Ok(namespace
+        .with_context(|| format!("{} sets no namespace", file.display()))?
+        .to_owned())
 }
 
 /// Renders `env` with `release` pinned; creates the dev secret file on first use.
@@ -155,12 +174,13 @@ pub fn render(env: Environment, release: &Release) -> anyhow::Result<Rendered> {
     // each other's half-written overlay; the results replace the previous ones atomically.
     let work = dir.join(format!(".kustomize-{}", std::process::id()));
     project::create_dir(&work)?;
-    let kustomization = generated_overlay(&relative(&work, &overlay), release)?;
+    let namespace = overlay_namespace(&overlay)?;
+    let kustomization = generated_overlay(&relative(&work, &overlay), &namespace, release)?;
     write(&work.join("kustomization.yaml"), &kustomization)?;
     let text = kustomize(&work);
     let _ = fs::remove_dir_all(&work);
     let text = text?;
-    let kept = generated_overlay(&relative(&dir, &overlay), release)?;
+    let kept = generated_overlay(&relative(&dir, &overlay), &namespace, release)?;
     write(&dir.join("kustomization.yaml"), &kept)?;
     write(&dir.join("manifests.yaml"), &text)?;
     let docs = manifest::parse_all(&text)

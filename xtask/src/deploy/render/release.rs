@@ -32,6 +32,24 @@ pub struct Release {
     /// `--pull-secret`: the Secret our ServiceAccounts pull the images with (a private
     /// registry).
     pub pull_secret: Option<String>,
+    /// `--with`: optional components of deploy/components/ rendered in.
+    pub components: Vec<Addon>,
+}
+
+/// An optional kustomize component (`deploy/components/<name>`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Addon {
+    /// ServiceMonitor, PrometheusRules and a Grafana dashboard (needs prometheus-operator).
+    Monitoring,
+}
+
+impl Addon {
+    /// Its directory under deploy/components/.
+    pub fn dir(self) -> &'static str {
+        match self {
+            Addon::Monitoring => "monitoring",
+        }
+    }
 }
 
 impl Release {
@@ -50,6 +68,7 @@ impl Release {
             tag: tag.to_owned(),
             pins,
             pull_secret: None,
+            components: Vec::new(),
         })
     }
 
@@ -105,6 +124,7 @@ impl Release {
             tag: outcome.tag.clone(),
             pins,
             pull_secret: None,
+            components: Vec::new(),
         })
     }
 

@@ -1,9 +1,27 @@
 //! Rendered manifests as documents: enough structure to plan a deploy (kinds, names,
 //! namespaces, a few fields), without modelling Kubernetes objects.
 
-use anyhow::{Context, bail};
 use serde::Deserialize;
 use serde_json::Value;
+
+/// A YAML stream that is not a list of Kubernetes objects.
+#[derive(Debug, thiserror::Error)]
+pub enum ManifestError {
+    #[error("YAML document {index}: {source}")]
+    Yaml {
+        index: usize,
+        source: serde_yaml_ng::Error,
+    },
+    #[error(
+        "YAML document {index}: not a Kubernetes object (apiVersion, kind and metadata.name are required)"
+    )]
+    NotAnObject { index: usize },
+    #[error("serializing {id}: {source}")]
+    Serialize {
+        id: String,
+        source: serde_yaml_ng::Error,
+    },
+}
 
 /// One object of a rendered overlay.
 #[derive(Clone, Debug)]
@@ -47,12 +65,14 @@ impl Document {
     }
 
     /// The document as YAML, for the files handed to `kubectl apply`.
-    pub fn to_yaml(&self) -> anyhow::Result<String> {
-        serde_yaml_ng::to_string(&self.value).with_context(|| format!("serializing {}", self.id()))
+    pub fn to_yaml(&self) -> Result<String, ManifestError> {
+        serde_yaml_ng::to_string(&self.value).map_err(|source| ManifestError::Serialize {
+            id: self.id(),
+            source,
+        })
     }
 }
 
-/// Every document of a multi-document YAML stream (empty ones skipped).
 /// `key` of the ConfigMap generated from `base` (`web-config` → `web-config-<hash>`).
 pub fn config_value<'a>(docs: &'a [Document], base: &str, key: &str) -> Option<&'a str> {
     docs.iter()
@@ -60,28 +80,31 @@ pub fn config_value<'a>(docs: &'a [Document], base: &str, key: &str) -> Option<&
         .and_then(|d| d.str_at(&format!("/data/{key}")))
 }
 
-pub fn parse_all(text: &str) -> anyhow::Result<Vec<Document>> {
+/// Every document of a multi-document YAML stream (empty ones skipped).
+pub fn parse_all(text: &str) -> Result<Vec<Document>, ManifestError> {
     let mut docs = Vec::new();
     for (i, de) in serde_yaml_ng::Deserializer::from_str(text).enumerate() {
-        let value = Value::deserialize(de).with_context(|| format!("YAML document {}", i + 1))?;
+        let index = i + 1;
+        let value =
+            Value::deserialize(de).map_err(|source| ManifestError::Yaml { index, source })?;
         if value.is_null() {
             continue;
         }
-        docs.push(document(value).with_context(|| format!("YAML document {}", i + 1))?);
+        docs.push(document(value).ok_or(ManifestError::NotAnObject { index })?);
     }
     Ok(docs)
 }
 
-fn document(value: Value) -> anyhow::Result<Document> {
+fn document(value: Value) -> Option<Document> {
     let field = |pointer: &str| value.pointer(pointer).and_then(Value::as_str);
     let (Some(api_version), Some(kind), Some(name)) = (
         field("/apiVersion"),
         field("/kind"),
         field("/metadata/name"),
     ) else {
-        bail!("not a Kubernetes object (apiVersion, kind and metadata.name are required)");
+        return None;
     };
-    Ok(Document {
+    Some(Document {
         api_version: api_version.to_owned(),
         kind: kind.to_owned(),
         name: name.to_owned(),
@@ -91,7 +114,9 @@ fn document(value: Value) -> anyhow::Result<Document> {
 }
 
 /// The documents as one YAML stream.
-pub fn to_yaml_stream<'a>(docs: impl IntoIterator<Item = &'a Document>) -> anyhow::Result<String> {
+pub fn to_yaml_stream<'a>(
+    docs: impl IntoIterator<Item = &'a Document>,
+) -> Result<String, ManifestError> {
     let mut out = String::new();
     for doc in docs {
         out.push_str("---\n");
@@ -101,5 +126,24 @@ pub fn to_yaml_stream<'a>(docs: impl IntoIterator<Item = &'a Document>) -> anyho
 }
 
 #[cfg(test)]
-#[path = "../../unit-tests/deploy/manifest.rs"]
-mod tests;
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_a_stream_and_names_resources_as_kubectl_does() {
+        let docs = parse_all(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: api, namespace: n}\n---\n\
+             ---\napiVersion: postgresql.cnpg.io/v1\nkind: Cluster\nmetadata: {name: postgres}\n",
+        )
+        .expect("two objects");
+        assert_eq!(docs.len(), 2);
+        assert_eq!(docs[0].resource(), "deployment/api");
+        assert_eq!(docs[0].namespace.as_deref(), Some("n"));
+        assert_eq!(docs[1].resource(), "cluster.postgresql.cnpg.io/postgres");
+        let err = parse_all("kind: Thing\n").expect_err("no name").to_string();
+        assert!(
+            err.contains("YAML document 1: not a Kubernetes object"),
+            "{err}"
+        );
+    }
+}
