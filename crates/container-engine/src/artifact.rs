@@ -6,7 +6,7 @@
 //! bytes (`--preserve-digests`) and uses the same credentials as podman and docker.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use sha2::{Digest, Sha256};
 
@@ -79,18 +79,9 @@ pub fn attach(
     if is_loopback(&reference) {
         copy.arg("--dest-tls-verify=false");
     }
-    let status = copy
-        .arg(format!("oci:{}", layout.display()))
-        .arg(format!("docker://{reference}"))
-        .stdin(Stdio::null())
-        .status()
-        .map_err(|source| Error::Spawn {
-            what: what.clone(),
-            source,
-        })?;
-    if !status.success() {
-        return Err(Error::Failed { what, status });
-    }
+    copy.arg(format!("oci:{}", layout.display()))
+        .arg(format!("docker://{reference}"));
+    processes::run(&mut copy, &what)?;
     Ok(reference)
 }
 

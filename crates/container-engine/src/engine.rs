@@ -76,13 +76,7 @@ impl Engine {
         }
         build.arg(&spec.context);
         let what = format!("{} build {}", self.program(), spec.tags.join(" "));
-        let status = build
-            .status()
-            .map_err(|source| spawn_error(&what, source))?;
-        if !status.success() {
-            return Err(Error::Failed { what, status });
-        }
-        Ok(())
+        Ok(processes::run(&mut build, &what)?)
     }
 
     /// The platform of the machine the engine builds and runs on (a VM's on macOS, the
@@ -97,16 +91,8 @@ impl Engine {
             Engine::Podman => "info",
         };
         let what = format!("{} {info} --format {format}", self.program());
-        let out = output(
-            Command::new(self.program()).args([info, "--format", format]),
-            &what,
-        )?;
-        if !out.status.success() {
-            return Err(Error::Failed {
-                what,
-                status: out.status,
-            });
-        }
+        let mut ask = Command::new(self.program());
+        let out = processes::output(ask.args([info, "--format", format]), &what)?;
         Ok(Platform::from_arch(
             String::from_utf8_lossy(&out.stdout).trim(),
         ))
@@ -127,21 +113,12 @@ impl Engine {
             push.arg("--digestfile").arg(&digest_file);
         }
         // Its progress (stderr) is shown as it comes; docker prints the digest on stdout.
-        let out = push
-            .arg(reference)
-            .stderr(Stdio::inherit())
-            .output()
-            .map_err(|source| spawn_error(&what, source))?;
+        let out = processes::output(push.arg(reference), &what).inspect_err(|_| {
+            let _ = std::fs::remove_file(&digest_file);
+        })?;
         let stdout = String::from_utf8_lossy(&out.stdout);
         if !stdout.trim().is_empty() {
             eprintln!("{}", stdout.trim_end());
-        }
-        if !out.status.success() {
-            let _ = std::fs::remove_file(&digest_file);
-            return Err(Error::Failed {
-                what,
-                status: out.status,
-            });
         }
         let digest = match self {
             Engine::Podman => read_digest_file(digest_file)?,
@@ -179,17 +156,14 @@ pub(crate) fn read_digest_file(path: PathBuf) -> Result<String> {
         .to_owned())
 }
 
+/// Output whatever the status (`version` says why it failed on stderr).
 fn output(cmd: &mut Command, what: &str) -> Result<Output> {
-    cmd.stdin(Stdio::null())
-        .output()
-        .map_err(|source| spawn_error(what, source))
-}
-
-fn spawn_error(what: &str, source: std::io::Error) -> Error {
-    Error::Spawn {
-        what: what.to_owned(),
-        source,
-    }
+    cmd.stdin(Stdio::null()).output().map_err(|source| {
+        Error::Run(processes::RunError::Spawn {
+            what: what.to_owned(),
+            source,
+        })
+    })
 }
 
 /// Docker's rule for tags: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`.

@@ -145,22 +145,8 @@ impl Engine {
 
 /// Runs `cmd`, its progress on stderr as it comes; an error unless it succeeds.
 fn run(cmd: &mut Command) -> Result<std::process::Output> {
-    let what = describe(cmd);
-    let out = cmd
-        .stdin(Stdio::null())
-        .stderr(Stdio::inherit())
-        .output()
-        .map_err(|source| Error::Spawn {
-            what: what.clone(),
-            source,
-        })?;
-    if !out.status.success() {
-        return Err(Error::Failed {
-            what,
-            status: out.status,
-        });
-    }
-    Ok(out)
+    let what = processes::describe(cmd);
+    Ok(processes::output(cmd, &what)?)
 }
 
 /// Runs `cmd` for its effect alone (a cleanup that may find nothing to clean).
@@ -169,10 +155,4 @@ fn quiet(cmd: &mut Command) -> std::io::Result<std::process::ExitStatus> {
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
-}
-
-fn describe(cmd: &Command) -> String {
-    let mut words = vec![cmd.get_program().to_string_lossy().into_owned()];
-    words.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
-    words.join(" ")
 }

@@ -28,16 +28,8 @@ pub enum Error {
     NotInstalled { program: &'static str },
     #[error("--engine {program}: `{program} version` failed: {why}")]
     NotAnswering { program: &'static str, why: String },
-    #[error("could not run {what}: {source}")]
-    Spawn {
-        what: String,
-        source: std::io::Error,
-    },
-    #[error("{what} failed ({status})")]
-    Failed {
-        what: String,
-        status: std::process::ExitStatus,
-    },
+    #[error(transparent)]
+    Run(#[from] processes::RunError),
     #[error("{what}: no digest in its output")]
     NoDigest { what: String },
     #[error("{path}: {source}")]

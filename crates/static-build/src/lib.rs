@@ -19,16 +19,8 @@ pub use files::{ca_bundle, copy, copy_tree};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("could not run {what}: {source}")]
-    Spawn {
-        what: String,
-        source: std::io::Error,
-    },
-    #[error("{what} failed ({status})")]
-    Failed {
-        what: String,
-        status: std::process::ExitStatus,
-    },
+    #[error(transparent)]
+    Run(#[from] processes::RunError),
     #[error("{path}: {source}")]
     Io {
         path: PathBuf,
@@ -120,7 +112,7 @@ impl Workspace {
                 "static-build: cargo auditable {subcommand} --release for {} (static binaries)",
                 names.join(", ")
             );
-            run(&mut cargo, &format!("cargo auditable {subcommand}"))?;
+            processes::run(&mut cargo, &format!("cargo auditable {subcommand}"))?;
         }
         Ok(())
     }
@@ -138,41 +130,22 @@ impl Workspace {
 /// are not auto-installed everywhere).
 pub fn ensure_target(target: &str) -> Result<()> {
     let mut list = Command::new("rustup");
-    list.args(["target", "list", "--installed"]);
-    let installed = list
-        .stdin(Stdio::null())
-        .stderr(Stdio::null())
-        .output()
-        .map_err(|source| Error::Spawn {
-            what: "rustup target list (is rustup on PATH?)".to_owned(),
-            source,
-        })?;
-    let installed = String::from_utf8_lossy(&installed.stdout);
-    if installed.lines().any(|t| t.trim() == target) {
+    list.args(["target", "list", "--installed"])
+        .stderr(Stdio::null());
+    let installed = processes::output(&mut list, "rustup target list (is rustup on PATH?)")?;
+    if String::from_utf8_lossy(&installed.stdout)
+        .lines()
+        .any(|t| t.trim() == target)
+    {
         return Ok(());
     }
     eprintln!("static-build: installing the {target} target with rustup");
-    run(
-        Command::new("rustup").args(["target", "add", target]),
+    let mut add = Command::new("rustup");
+    add.args(["target", "add", target]);
+    Ok(processes::run(
+        &mut add,
         &format!("rustup target add {target}"),
-    )
-}
-
-fn run(cmd: &mut Command, what: &str) -> Result<()> {
-    let status = cmd
-        .stdin(Stdio::null())
-        .status()
-        .map_err(|source| Error::Spawn {
-            what: what.to_owned(),
-            source,
-        })?;
-    if !status.success() {
-        return Err(Error::Failed {
-            what: what.to_owned(),
-            status,
-        });
-    }
-    Ok(())
+    )?)
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
