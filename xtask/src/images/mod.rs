@@ -222,9 +222,11 @@ pub fn build(request: &Request) -> anyhow::Result<Outcome> {
                     .collect(),
             ),
         };
-        for one in pushed.iter().filter(|_| dist.is_some()) {
-            if let (Some(dist), Some(pushed)) = (&dist, &one.pushed) {
-                attach_sbom(pushed, &host::context(dist, one.platform, component))?;
+        if let Some(dist) = &dist {
+            for one in &pushed {
+                if let Some(image) = &one.pushed {
+                    attach_sbom(image, &host::context(dist, one.platform, component))?;
+                }
             }
         }
         let built = Built {
@@ -256,7 +258,8 @@ fn platforms(own: Option<Platform>, request: &Request) -> anyhow::Result<Vec<Pla
             "this machine is neither amd64 nor arm64: pass --platform linux/amd64 or linux/arm64",
         )?);
     }
-    if request.in_container && platforms.len() > 1 {
+    // Its stages run compilers: for another platform that would take emulation.
+    if request.in_container && own.is_none_or(|own| platforms != [own]) {
         anyhow::bail!(
             "--in-container builds for the engine's own platform only; leave out --platform or \
              build on the host"
