@@ -81,66 +81,77 @@ impl Engine {
     }
 
     /// Pushes the local per-platform `images` as one index under each of `references` and
-    /// returns its digest. With Docker the platform images are pushed under their own tags
-    /// first (its manifest lists point at images in the registry).
+    /// returns its digest.
     pub fn push_index(self, references: &[String], images: &[String]) -> Result<String> {
-        let mut digest = None;
-        match self {
-            Engine::Podman => {
-                // A list of its own name: the references may be local images' names too.
-                let list = format!("{}-index", references.first().map_or("", String::as_str));
-                let _ = quiet(Command::new("podman").args(["manifest", "rm", &list]));
-                run(Command::new("podman").args(["manifest", "create", &list]))?;
-                for image in images {
-                    let source = format!("containers-storage:{image}");
-                    run(Command::new("podman").args(["manifest", "add", &list, &source]))?;
-                }
-                for reference in references {
-                    let file = crate::engine::digest_file();
-                    let mut push = Command::new("podman");
-                    push.args(["manifest", "push", "--all", "--digestfile"])
-                        .arg(&file);
-                    if is_loopback(reference) {
-                        push.arg("--tls-verify=false");
-                    }
-                    push.arg(&list).arg(format!("docker://{reference}"));
-                    let pushed = run(&mut push);
-                    let read = read_digest_file(file);
-                    pushed?;
-                    digest = Some(read?);
-                }
-                let _ = quiet(Command::new("podman").args(["manifest", "rm", &list]));
-            }
+        let digest = match self {
+            Engine::Podman => podman_index(references, images)?,
             Engine::Docker => {
+                // Its manifest lists point at images already in the registry.
                 for image in images {
                     self.push(image)?;
                 }
-                for reference in references {
-                    let insecure = is_loopback(reference).then_some("--insecure");
-                    let _ = quiet(Command::new("docker").args(["manifest", "rm", reference]));
-                    run(Command::new("docker")
-                        .args(["manifest", "create"])
-                        .args(insecure)
-                        .arg(reference)
-                        .args(images))?;
-                    let out = run(Command::new("docker")
-                        .args(["manifest", "push", "--purge"])
-                        .args(insecure)
-                        .arg(reference))?;
-                    // It prints the list's digest, alone on the last line.
-                    digest = String::from_utf8_lossy(&out.stdout)
-                        .split_whitespace()
-                        .rfind(|w| w.starts_with("sha256:"))
-                        .map(str::to_owned);
-                }
+                docker_index(references, images)?
             }
-        }
+        };
         digest
             .filter(|d| d.starts_with("sha256:"))
             .ok_or_else(|| Error::NoDigest {
                 what: format!("{} manifest push {}", self.program(), references.join(" ")),
             })
     }
+}
+
+/// `podman manifest push --all` of a list made from the local images.
+fn podman_index(references: &[String], images: &[String]) -> Result<Option<String>> {
+    // A list of its own name: the references may be local images' names too.
+    let list = format!("{}-index", references.first().map_or("", String::as_str));
+    let _ = quiet(Command::new("podman").args(["manifest", "rm", &list]));
+    run(Command::new("podman").args(["manifest", "create", &list]))?;
+    for image in images {
+        let source = format!("containers-storage:{image}");
+        run(Command::new("podman").args(["manifest", "add", &list, &source]))?;
+    }
+    let mut digest = None;
+    for reference in references {
+        let file = crate::engine::digest_file();
+        let mut push = Command::new("podman");
+        push.args(["manifest", "push", "--all", "--digestfile"])
+            .arg(&file);
+        if is_loopback(reference) {
+            push.arg("--tls-verify=false");
+        }
+        push.arg(&list).arg(format!("docker://{reference}"));
+        let pushed = run(&mut push);
+        let read = read_digest_file(file);
+        pushed?;
+        digest = Some(read?);
+    }
+    let _ = quiet(Command::new("podman").args(["manifest", "rm", &list]));
+    Ok(digest)
+}
+
+/// `docker manifest create` and `push` of a list of the pushed `images`, per reference.
+fn docker_index(references: &[String], images: &[String]) -> Result<Option<String>> {
+    let mut digest = None;
+    for reference in references {
+        let insecure = is_loopback(reference).then_some("--insecure");
+        let _ = quiet(Command::new("docker").args(["manifest", "rm", reference]));
+        run(Command::new("docker")
+            .args(["manifest", "create"])
+            .args(insecure)
+            .arg(reference)
+            .args(images))?;
+        let out = run(Command::new("docker")
+            .args(["manifest", "push", "--purge"])
+            .args(insecure)
+            .arg(reference))?;
+        // It prints the list's digest, alone on the last line.
+        digest = String::from_utf8_lossy(&out.stdout)
+            .split_whitespace()
+            .rfind(|w| w.starts_with("sha256:"))
+            .map(str::to_owned);
+    }
+    Ok(digest)
 }
 
 /// Runs `cmd`, its progress on stderr as it comes; an error unless it succeeds.

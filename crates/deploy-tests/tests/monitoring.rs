@@ -51,10 +51,7 @@ fn with_monitoring_prometheus_scrapes_the_api_and_grafana_gets_a_dashboard() {
 
         // The ServiceMonitor selects the api Service, by one of its port names.
         let monitor = m.service_monitors().next().expect("a ServiceMonitor");
-        let service = m
-            .services()
-            .find(|s| s.metadata.name.as_deref() == Some("api"))
-            .expect("the api Service");
+        let service = m.named(m.services(), "api").expect("the api Service");
         let labels = service.metadata.labels.clone().unwrap_or_default();
         assert!(
             selects(&monitor.spec.selector, &labels),
@@ -78,8 +75,7 @@ fn with_monitoring_prometheus_scrapes_the_api_and_grafana_gets_a_dashboard() {
 
         // The NetworkPolicy opens the API pods' named port, and only theirs.
         let policy = m
-            .network_policies()
-            .find(|p| p.metadata.name.as_deref() == Some("api-from-prometheus"))
+            .named(m.network_policies(), "api-from-prometheus")
             .expect("the policy");
         let spec = policy.spec.as_ref().expect("a spec");
         for (id, template) in m.pod_templates() {
@@ -102,8 +98,7 @@ fn with_monitoring_prometheus_scrapes_the_api_and_grafana_gets_a_dashboard() {
 
         // The dashboard: where Grafana's sidecar looks, and a dashboard with queries.
         let dashboard = m
-            .config_maps()
-            .find(|c| c.metadata.name.as_deref() == Some("api-dashboard"))
+            .named(m.config_maps(), "api-dashboard")
             .expect("the dashboard");
         let labels = dashboard.metadata.labels.clone().unwrap_or_default();
         assert_eq!(

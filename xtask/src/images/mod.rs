@@ -57,11 +57,19 @@ pub struct Built {
     pub reference: String,
     /// `sha256:…` once pushed.
     pub digest: Option<String>,
-    /// Layers plus config as the registry stores them (compressed), once pushed; None for
-    /// an index (see `platforms`).
-    pub pushed_bytes: Option<u64>,
     /// The image of each platform (one, unless several were asked for).
     pub platforms: Vec<PlatformImage>,
+}
+
+impl Built {
+    /// Layers plus config as the registry stores them (compressed), once pushed; None for
+    /// an index (each platform's is in `platforms`).
+    pub fn pushed_bytes(&self) -> Option<u64> {
+        match self.platforms.as_slice() {
+            [one] => one.pushed_bytes,
+            _ => None,
+        }
+    }
 }
 
 /// Everything `build` did: which engine, which tag, which images.
@@ -87,7 +95,7 @@ pub fn run(request: Request) -> anyhow::Result<()> {
     );
     for image in &outcome.images {
         let digest = image.digest.as_deref().unwrap_or("(not pushed)");
-        let size = mb(image.pushed_bytes);
+        let size = mb(image.pushed_bytes());
         println!(
             "{:<9} {:<60} {size:>10}  {digest}",
             image.component, image.reference
@@ -233,10 +241,6 @@ pub fn build(request: &Request) -> anyhow::Result<Outcome> {
             component,
             reference: tags[0].clone(),
             digest,
-            pushed_bytes: pushed
-                .first()
-                .and_then(|one| one.pushed_bytes)
-                .filter(|_| pushed.len() == 1),
             platforms: pushed,
         };
         images.push(built);

@@ -44,7 +44,7 @@ pub fn check(qemu: &Path, api: &str, migrator: &str, web: &str) {
     assert!(
         out.status.success(),
         "arm64 migrator: {}",
-        String::from_utf8_lossy(&out.stderr)
+        super::stderr(&out)
     );
 
     let port = processes::free_port().expect("a free port").to_string();
@@ -100,7 +100,7 @@ impl Image {
         assert!(
             out.status.success(),
             "skopeo copy {image}: {}",
-            String::from_utf8_lossy(&out.stderr)
+            super::stderr(&out)
         );
         let read = |digest: &str| {
             let hex = digest.trim_start_matches("sha256:");

@@ -279,17 +279,7 @@ fn images_build_push_pull_and_run(engine: &Engine) {
 
 /// The pushed `index` is an OCI index or Docker manifest list of exactly `platforms`.
 fn check_index(index: &str, platforms: &[(String, String)]) {
-    let out = Command::new("skopeo")
-        .args(["inspect", "--raw", "--tls-verify=false"])
-        .arg(format!("docker://{index}"))
-        .output()
-        .expect("run skopeo");
-    assert!(
-        out.status.success(),
-        "skopeo inspect {index}: {}",
-        stderr(&out)
-    );
-    let raw: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a manifest");
+    let raw = skopeo_inspect("--raw", index);
     let media_type = raw["mediaType"].as_str().unwrap_or_default();
     assert!(
         [
@@ -464,8 +454,13 @@ fn get_json(url: &str) -> serde_json::Value {
 }
 
 fn skopeo_config(reference: &str) -> serde_json::Value {
+    skopeo_inspect("--config", reference)
+}
+
+/// `skopeo inspect WHAT` of a reference in the test's registry, as JSON.
+fn skopeo_inspect(what: &str, reference: &str) -> serde_json::Value {
     let out = Command::new("skopeo")
-        .args(["inspect", "--config", "--tls-verify=false"])
+        .args(["inspect", what, "--tls-verify=false"])
         .arg(format!("docker://{reference}"))
         .output()
         .expect("run skopeo");

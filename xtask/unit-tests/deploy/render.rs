@@ -42,7 +42,6 @@ fn built_images_keep_their_digests() {
                 component,
                 reference: format!("r.io/x/{component}:abc"),
                 digest: Some(format!("sha256:{component}")),
-                pushed_bytes: None,
                 platforms: Vec::new(),
             })
             .collect(),
