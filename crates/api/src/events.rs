@@ -167,6 +167,8 @@ impl Subscriber {
     /// The next chunk to send; None when the stream is to end.
     async fn next(&mut self) -> Option<&'static [u8]> {
         let next = tokio::select! {
+            // Closing wins over a change that arrives at the same moment.
+            biased;
             _ = self.closing.wait_for(|closing| *closing) => Next::Close,
             changed = self.changes.changed() => match changed {
                 Ok(()) => Next::Changed,

@@ -107,7 +107,7 @@ async fn each_replica_serves_a_bounded_number_of_streams() {
     let api = TestApi::spawn_on(&db, &env);
     let first = Events::open(&api).await;
     let _second = Events::open(&api).await;
-    assert_eq!(gauge(&api).await, 2.0);
+    assert_eq!(gauge(&api, "api_event_streams").await, 2.0);
 
     let refused = api.get("/randoms/events").await;
     assert_eq!(refused.status(), 503);
@@ -122,13 +122,13 @@ async fn each_replica_serves_a_bounded_number_of_streams() {
     .await;
 }
 
-/// `api_event_streams` from `/metrics`.
-async fn gauge(api: &TestApi) -> f64 {
+/// The gauge `name` from `/metrics`.
+async fn gauge(api: &TestApi, name: &str) -> f64 {
     let text = api.get("/metrics").await.text().await.expect("metrics");
     text.lines()
-        .find_map(|line| line.strip_prefix("api_event_streams "))
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' '))
         .and_then(|value| value.parse().ok())
-        .unwrap_or_else(|| panic!("no api_event_streams in {text}"))
+        .unwrap_or_else(|| panic!("no {name} in {text}"))
 }
 
 #[tokio::test]
@@ -138,6 +138,12 @@ async fn sigterm_ends_open_streams_at_once() {
         &migrated_database().await,
         &[("SHUTDOWN_TIMEOUT_SECS", "30")],
     );
+    // The listener's connect is itself announced as a change: let it happen first, so any
+    // event seen below came after the signal.
+    eventually(PATIENCE, "the cache listener is up", || async {
+        gauge(&api, "api_latest_cache_listening").await == 1.0
+    })
+    .await;
     let mut events = Events::open(&api).await;
     events.expect("retry: ").await;
     let asked = Instant::now();
