@@ -6,6 +6,7 @@ use db::{DbSettings, PoolSettings};
 use serde::{Deserialize, Deserializer};
 use settings::{Error, Variable};
 pub use telemetry::LogFormat;
+use telemetry::traces::{TraceError, TraceSettings};
 
 /// Every variable the API reads, and all that it reads: [`Settings::load`] takes its
 /// settings from this list. The README's table and the Kubernetes ConfigMap are checked
@@ -57,6 +58,7 @@ pub const VARIABLES: &[Variable] = settings::variables![
         },
     ],
     telemetry::VARIABLES,
+    telemetry::traces::VARIABLES,
     settings::VARIABLES,
 ];
 
@@ -67,6 +69,8 @@ pub enum ConfigError {
     Invalid(#[from] Error),
     #[error(transparent)]
     Database(#[from] db::SettingsError),
+    #[error(transparent)]
+    Traces(#[from] TraceError),
 }
 
 /// Everything the API is configured with.
@@ -74,6 +78,7 @@ pub enum ConfigError {
 pub struct Settings {
     pub server: ServerSettings,
     pub db: DbSettings,
+    pub traces: TraceSettings,
 }
 
 /// The API's own variables (the database's are in [`DbSettings`]); their defaults are
@@ -104,11 +109,19 @@ fn comma_separated<'de, D: Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Er
 impl Settings {
     /// Reads and checks everything; the error is one line naming the variable.
     pub fn load() -> Result<Self, ConfigError> {
-        Self::checked(settings::load(VARIABLES)?, settings::load(VARIABLES)?)
+        Self::checked(
+            settings::load(VARIABLES)?,
+            settings::load(VARIABLES)?,
+            settings::load(VARIABLES)?,
+        )
     }
 
-    fn checked(server: ServerSettings, db: DbSettings) -> Result<Self, ConfigError> {
-        let settings = Settings { server, db };
+    fn checked(
+        server: ServerSettings,
+        db: DbSettings,
+        traces: TraceSettings,
+    ) -> Result<Self, ConfigError> {
+        let settings = Settings { server, db, traces };
         settings.validate()?;
         Ok(settings)
     }
@@ -137,6 +150,8 @@ impl Settings {
         }
         // Surface a malformed DATABASE_URL at start, not on the first request.
         self.db.pg_config(Duration::from_secs(1))?;
+        self.traces.traces_url()?;
+        self.traces.sampler()?;
         Ok(())
     }
 
@@ -167,6 +182,7 @@ mod tests {
         let loaded = Settings::checked(
             settings::load_from(VARIABLES, &[]).expect("the API's defaults"),
             settings::load_from(VARIABLES, &[]).expect("the database's defaults"),
+            settings::load_from(VARIABLES, &[]).expect("the traces' defaults"),
         )
         .expect("valid");
         assert_eq!(
@@ -182,11 +198,16 @@ mod tests {
             ("API_STREAM_HEARTBEAT_SECS", "0"),
             ("CORS_ALLOWED_ORIGINS", "localhost:8080"),
             ("DATABASE_URL", "postgres://app:S3cret@db:port/app"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"),
+            ("OTEL_TRACES_SAMPLER", "often"),
         ] {
             let env = [(var, value)];
             let server = settings::load_from(VARIABLES, &env).expect("loads");
             let db = settings::load_from(VARIABLES, &env).expect("loads");
-            let err = Settings::checked(server, db).expect_err(var).to_string();
+            let traces = settings::load_from(VARIABLES, &env).expect("loads");
+            let err = Settings::checked(server, db, traces)
+                .expect_err(var)
+                .to_string();
             assert!(err.starts_with(&format!("{var}: ")), "{err}");
             assert!(!err.contains("S3cret"), "{err}");
         }

@@ -17,8 +17,9 @@ use tokio::{
     sync::{Semaphore, mpsc, oneshot},
     time::{Instant, timeout_at},
 };
+use tracing::{Instrument, Span};
 
-use crate::{error::ApiError, repository};
+use crate::{error::ApiError, repository, spans};
 
 /// Rows per statement at most. Below 100 on purpose: `V2.down` recognises the seed as the
 /// newest 100 rows sharing one `created_at`, which no batch may imitate.
@@ -36,6 +37,8 @@ pub const DEADLINE: Duration = Duration::from_secs(5);
 struct Pending {
     reply: oneshot::Sender<Result<Random, ApiError>>,
     deadline: Instant,
+    /// The request's span, which the batch's span descends from or links to.
+    span: Span,
 }
 
 /// Hands rows to the batching task. Cheap to clone.
@@ -57,7 +60,11 @@ impl Inserter {
         let deadline = Instant::now() + DEADLINE;
         let (reply, answer) = oneshot::channel();
         self.queue
-            .try_send(Pending { reply, deadline })
+            .try_send(Pending {
+                reply,
+                deadline,
+                span: spans::current(),
+            })
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => ApiError::Overloaded,
                 mpsc::error::TrySendError::Closed(_) => ApiError::ShuttingDown,
@@ -89,9 +96,14 @@ async fn batch_forever(pool: Pool, mut requests: mpsc::Receiver<Pending>) {
             continue;
         };
         let pool = pool.clone();
+        let span = spans::insert_batch(
+            batch.len(),
+            &batch[0].span,
+            batch[1..].iter().map(|p| &p.span),
+        );
         tokio::spawn(async move {
             // Past the last deadline nobody waits for this batch: free its slot then.
-            let result = timeout_at(deadline, run(&pool, batch.len()))
+            let result = timeout_at(deadline, run(&pool, batch.len()).instrument(span))
                 .await
                 .unwrap_or_else(|_| Err(too_late()));
             drop(slot);
@@ -117,7 +129,7 @@ fn too_late() -> ApiError {
 }
 
 async fn run(pool: &Pool, rows: usize) -> Result<Vec<Random>, ApiError> {
-    let client = pool.get().await?;
+    let client = spans::connection(pool).await?;
     let created = repository::insert_many(&client, rows).await?;
     if created.len() != rows {
         tracing::error!(

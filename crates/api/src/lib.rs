@@ -17,5 +17,6 @@ pub mod middleware;
 pub mod openapi;
 pub mod repository;
 pub mod routes;
+pub mod spans;
 pub mod startup;
 pub mod state;

@@ -1,6 +1,7 @@
 use std::{fmt::Display, io::Write, process::ExitCode};
 
 use api::{access_log, configuration::Settings, startup::Application};
+use telemetry::traces::Traces;
 
 #[actix_web::main]
 async fn main() -> ExitCode {
@@ -8,8 +9,12 @@ async fn main() -> ExitCode {
         Ok(settings) => settings,
         Err(e) => return refuse(e),
     };
-    // Held to the end: dropping it writes the log lines still queued.
-    let _logs = match access_log::start(settings.server.log_format) {
+    // Held to the end: dropping them sends the spans and writes the lines still queued.
+    let (_traces, tracer) = match Traces::start(&settings.traces, "api") {
+        Ok(started) => started.unzip(),
+        Err(e) => return refuse(e),
+    };
+    let _logs = match access_log::start(settings.server.log_format, tracer) {
         Ok(logs) => logs,
         Err(e) => return refuse(e),
     };

@@ -34,7 +34,26 @@ pub fn build(pool: Pool, state: &AppState) -> anyhow::Result<PrometheusMetrics> 
         &["result"],
     )?;
     metrics.registry.register(Box::new(cache.clone()))?;
-    metrics.registry.register(Box::new(DroppedLines::new()?))?;
+    for counter in [
+        Total::new(
+            "log_lines_dropped_total",
+            "Log lines dropped because stdout did not keep up or was broken",
+            telemetry::dropped_lines,
+        )?,
+        Total::new(
+            "trace_spans_dropped_total",
+            "Spans not exported: the export queue was full, or the collector failed or \
+             timed out",
+            telemetry::traces::dropped_spans,
+        )?,
+        Total::new(
+            "trace_spans_exported_total",
+            "Spans the OTLP collector accepted",
+            telemetry::traces::exported_spans,
+        )?,
+    ] {
+        metrics.registry.register(Box::new(counter))?;
+    }
     metrics
         .registry
         .register(Box::new(Listening::new(state.latest.clone())?))?;
@@ -74,9 +93,12 @@ pub async fn serve(registry: web::Data<Registry>) -> Result<HttpResponse, ApiErr
         .body(text))
 }
 
-/// Log lines dropped rather than waited for (stdout not keeping up, or broken), read at
-/// scrape time from `telemetry`.
-struct DroppedLines(IntCounter);
+/// A total that `telemetry` keeps (log lines dropped, spans dropped or exported), read at
+/// scrape time.
+struct Total {
+    counter: IntCounter,
+    read: fn() -> u64,
+}
 
 /// 1 while this replica's cache listener is connected, 0 while it reconnects (every GET
 /// then reads the database), read at scrape time.
@@ -103,29 +125,23 @@ impl Collector for Listening {
     }
 }
 
-impl DroppedLines {
-    fn new() -> prometheus::Result<Self> {
-        IntCounter::with_opts(
-            Opts::new(
-                "log_lines_dropped_total",
-                "Log lines dropped because stdout did not keep up or was broken",
-            )
-            .namespace("api"),
-        )
-        .map(Self)
+impl Total {
+    fn new(name: &str, help: &str, read: fn() -> u64) -> prometheus::Result<Self> {
+        let counter = IntCounter::with_opts(Opts::new(name, help).namespace("api"))?;
+        Ok(Self { counter, read })
     }
 }
 
-impl Collector for DroppedLines {
+impl Collector for Total {
     fn desc(&self) -> Vec<&Desc> {
-        self.0.desc()
+        self.counter.desc()
     }
 
     fn collect(&self) -> Vec<MetricFamily> {
         // Both only ever grow; the counter catches up with the total.
-        let behind = telemetry::dropped_lines().saturating_sub(self.0.get());
-        self.0.inc_by(behind);
-        self.0.collect()
+        let behind = (self.read)().saturating_sub(self.counter.get());
+        self.counter.inc_by(behind);
+        self.counter.collect()
     }
 }
 

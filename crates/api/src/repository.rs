@@ -5,18 +5,24 @@ use std::time::Duration;
 use deadpool_postgres::Object;
 use domain::{Limit, Random};
 use tokio_postgres::Row;
+use tracing::Instrument;
 
-use crate::error::ApiError;
+use crate::{
+    error::ApiError,
+    spans::{self, Statement},
+};
 
 /// A statement that gets no answer within this is abandoned with a 503. A database that is
 /// down fails fast by itself; this bounds one that hangs or a network that drops packets,
 /// where a connection already open would otherwise wait without end.
 pub const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// Runs `work` (statements on one connection) within [`QUERY_TIMEOUT`].
+/// Runs `work` (the statement, on one connection) within [`QUERY_TIMEOUT`], in its span.
 async fn bounded<T>(
+    statement: Statement,
     work: impl Future<Output = Result<T, tokio_postgres::Error>>,
 ) -> Result<T, ApiError> {
+    let work = work.instrument(spans::statement(statement));
     match tokio::time::timeout(QUERY_TIMEOUT, work).await {
         Ok(done) => Ok(done?),
         Err(_) => Err(ApiError::DatabaseUnavailable(format!(
@@ -38,7 +44,11 @@ fn random(row: &Row) -> Random {
 
 /// The newest `limit` items, newest first.
 pub async fn latest(client: &Object, limit: Limit) -> Result<Vec<Random>, ApiError> {
-    let rows = bounded(async {
+    const LATEST: Statement = Statement {
+        name: "randoms.latest",
+        operation: "SELECT",
+    };
+    let rows = bounded(LATEST, async {
         let stmt = client
             .prepare_cached(&format!(
                 "SELECT {COLUMNS} FROM randoms ORDER BY id DESC LIMIT $1"
@@ -55,8 +65,12 @@ pub async fn latest(client: &Object, limit: Limit) -> Result<Vec<Random>, ApiErr
 /// (A batch that times out may still commit once the server answers again: its requests
 /// got a 503, as for any write whose outcome is unknown.)
 pub async fn insert_many(client: &Object, rows: usize) -> Result<Vec<Random>, ApiError> {
+    const INSERT_MANY: Statement = Statement {
+        name: "randoms.insert_many",
+        operation: "INSERT",
+    };
     let rows = i32::try_from(rows).map_err(|_| ApiError::Internal)?;
-    let created = bounded(async {
+    let created = bounded(INSERT_MANY, async {
         let stmt = client
             .prepare_cached(&format!(
                 "INSERT INTO randoms (name) SELECT gen_random_uuid() FROM generate_series(1, $1) \
@@ -82,7 +96,11 @@ pub async fn insert_many(client: &Object, rows: usize) -> Result<Vec<Random>, Ap
 }
 
 pub async fn by_id(client: &Object, id: i64) -> Result<Option<Random>, ApiError> {
-    let row = bounded(async {
+    const BY_ID: Statement = Statement {
+        name: "randoms.by_id",
+        operation: "SELECT",
+    };
+    let row = bounded(BY_ID, async {
         let stmt = client
             .prepare_cached(&format!("SELECT {COLUMNS} FROM randoms WHERE id = $1"))
             .await?;

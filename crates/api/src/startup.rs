@@ -155,7 +155,12 @@ fn cors(origins: &[String]) -> Cors {
         .iter()
         .fold(Cors::default(), |cors, origin| cors.allowed_origin(origin))
         .allowed_methods([Method::GET, Method::POST])
-        .allowed_header(header::CONTENT_TYPE)
+        // The SPA continues its user action's trace in ours (W3C trace context).
+        .allowed_headers([
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static("traceparent"),
+            header::HeaderName::from_static("tracestate"),
+        ])
         .expose_headers([
             header::LOCATION,
             header::HeaderName::from_static("x-request-id"),

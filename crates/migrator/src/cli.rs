@@ -93,6 +93,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         settings.log_format,
         Output::Stderr,
         &["refinery_core=warn", "tokio_postgres=warn"],
+        None,
     )?;
     // A malformed DATABASE_URL is reported as such, not as a connection failure.
     db.pg_config(Duration::from_secs(1))?;

@@ -20,6 +20,8 @@ use crate::{LogFormat, sink::Sink};
 pub struct Entry<'a> {
     /// The caller's or a generated id, to follow a request across services.
     pub request_id: Option<&'a str>,
+    /// The trace the request belongs to (32 hex digits), to find its spans.
+    pub trace_id: Option<&'a str>,
     pub method: &'a str,
     pub path: &'a str,
     pub status: u16,
@@ -113,6 +115,9 @@ fn format_line(format: LogFormat, target: &str, entry: &Entry<'_>, line: &mut St
     let mut fields = Fields { format, line }.start(Level::Info, target, "request");
     if let Some(id) = entry.request_id {
         fields.text("request_id", id);
+    }
+    if let Some(id) = entry.trace_id {
+        fields.text("trace_id", id);
     }
     fields.bare("method", entry.method, true);
     fields.text("path", entry.path);

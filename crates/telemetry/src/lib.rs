@@ -11,14 +11,17 @@
 pub mod access;
 mod client_errors;
 mod logs;
+mod request_fields;
 pub mod shutdown;
 mod sink;
+pub mod traces;
 
 use serde::Deserialize;
 use settings::Variable;
 
 pub use client_errors::CLIENT_ERROR_TARGET;
 pub use logs::{Logs, Output, dropped_lines};
+pub use request_fields::REQUEST_SPAN;
 
 /// `LOG_FORMAT`; the default is its declaration's.
 pub const LOG_FORMAT: Variable = Variable {

@@ -5,9 +5,12 @@ use std::{
     sync::{Arc, OnceLock, atomic::AtomicBool},
 };
 
-use tracing::Subscriber;
+use opentelemetry_sdk::trace::Tracer;
+use tracing::{Metadata, Subscriber};
 use tracing_subscriber::{
     EnvFilter, Layer,
+    registry::LookupSpan,
+    filter::filter_fn,
     fmt::{self, MakeWriter},
     layer::SubscriberExt,
     util::SubscriberInitExt,
@@ -17,7 +20,9 @@ use crate::{
     Error, LogFormat, RUST_LOG,
     access::AccessLog,
     client_errors::{self, Demoting},
+    request_fields::{self, WithRequest},
     sink::{self, Sink},
+    traces::UNTRACED_TARGET,
 };
 
 /// Where a binary's log lines go.
@@ -54,13 +59,19 @@ impl Logs {
     /// terminal, filtered by `RUST_LOG` or else its declared default followed by `quiet`
     /// (directives such as `refinery_core=warn`). On stdout, also a panic hook that logs
     /// panics (ERROR, target `panic`) instead of writing to stderr, so that no log write can
-    /// block or fail a thread. Once per process.
-    pub fn start(format: LogFormat, output: Output, quiet: &[&str]) -> Result<Self, Error> {
+    /// block or fail a thread. With a `tracer` (from [`crate::traces::Traces::start`]),
+    /// spans become OpenTelemetry spans too. Once per process.
+    pub fn start(
+        format: LogFormat,
+        output: Output,
+        quiet: &[&str],
+        tracer: Option<Tracer>,
+    ) -> Result<Self, Error> {
         let filter = filter(quiet)?;
         match output {
             Output::Stderr => {
                 let ansi = std::io::stderr().is_terminal();
-                if !install(format, filter, std::io::stderr, ansi) {
+                if !install(format, filter, std::io::stderr, ansi, tracer) {
                     return Err(Error::AlreadySet);
                 }
                 Ok(Self {
@@ -76,7 +87,7 @@ impl Logs {
                 let (sink, flush) =
                     sink::spawn(std::io::stdout(), sink::EXIT_FLUSH).map_err(Error::Thread)?;
                 let ansi = std::io::stdout().is_terminal();
-                if !install(format, filter, sink.clone(), ansi) {
+                if !install(format, filter, sink.clone(), ansi, tracer) {
                     return Err(Error::AlreadySet);
                 }
                 let _ = STDOUT.set(sink.clone());
@@ -138,18 +149,39 @@ fn log_panic(info: &std::panic::PanicHookInfo<'_>) {
 }
 
 /// Installs the subscriber; false if one was already set.
-fn install<W>(format: LogFormat, filter: EnvFilter, writer: W, ansi: bool) -> bool
+fn install<W>(
+    format: LogFormat,
+    filter: EnvFilter,
+    writer: W,
+    ansi: bool,
+    tracer: Option<Tracer>,
+) -> bool
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
     let shown = Arc::new(AtomicBool::new(false));
+    let traces = tracer.map(|tracer| {
+        tracing_opentelemetry::layer()
+            .with_tracer(tracer)
+            .with_threads(false)
+            .with_tracked_inactivity(false)
+            .with_filter(filter_fn(exported))
+    });
     let installed = subscriber(format, filter, writer, ansi, shown.clone())
+        .with(traces)
         .try_init()
         .is_ok();
     if installed {
         client_errors::decide(&shown);
     }
     installed
+}
+
+/// What becomes OpenTelemetry spans: not [`UNTRACED_TARGET`], nor the HTTP client that
+/// sends spans (it would make spans of its own to send).
+fn exported(meta: &Metadata<'_>) -> bool {
+    const EXPORTER: &[&str] = &["hyper", "reqwest", "h2", "opentelemetry", UNTRACED_TARGET];
+    !EXPORTER.iter().any(|crate_| meta.target().starts_with(crate_))
 }
 
 /// The one subscriber of the project: `filter`, then the lines in `format`. It never
@@ -161,7 +193,7 @@ pub(crate) fn subscriber<W>(
     writer: W,
     ansi: bool,
     shown: Arc<AtomicBool>,
-) -> impl Subscriber + Send + Sync
+) -> impl Subscriber + for<'a> LookupSpan<'a> + Send + Sync
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
@@ -171,17 +203,20 @@ where
             .json()
             .with_ansi(false)
             .event_format(Demoting::new(
-                fmt::format()
-                    .json()
-                    .flatten_event(true)
-                    .with_current_span(false)
-                    .with_span_list(false),
+                WithRequest::new(
+                    fmt::format()
+                        .json()
+                        .flatten_event(true)
+                        .with_current_span(false)
+                        .with_span_list(false),
+                ),
                 format,
                 shown,
             ))
             .boxed(),
         LogFormat::Text => layer
             .with_ansi(ansi)
+            .fmt_fields(request_fields::text_fields())
             .event_format(Demoting::new(fmt::format(), format, shown))
             .boxed(),
     };

@@ -18,7 +18,7 @@ pub const ACCESS_TARGET: &str = "web_server::access";
 /// `RUST_LOG` when it is malformed. Hold the [`Logs`] until exit, since dropping them writes
 /// what is queued; the access log is `None` when `RUST_LOG` turns it off.
 pub fn start(format: LogFormat) -> Result<(Logs, Option<AccessLog>), telemetry::Error> {
-    let logs = Logs::start(format, Output::Stdout, &[])?;
+    let logs = Logs::start(format, Output::Stdout, &[], None)?;
     // The filter is fixed from here on, so whether access lines pass it is decided once.
     let enabled = tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO);
     let access = logs.access_log(ACCESS_TARGET).filter(|_| enabled);

@@ -239,6 +239,7 @@ fn handle(app: &App, req: &Request<Incoming>) -> Response<Body> {
     if let Some(log) = app.access_log() {
         log.record(&Entry {
             request_id: None,
+            trace_id: None,
             method: req.method().as_str(),
             path: req.uri().path(),
             status: res.status().as_u16(),

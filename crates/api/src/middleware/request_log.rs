@@ -8,11 +8,15 @@ use actix_web::{
     middleware::Next,
 };
 use telemetry::access::Entry;
+use tracing::Instrument;
+
+use crate::spans;
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// One structured line per request (request id, method, path, status, latency), and the
-/// request id echoed in `x-request-id`. A caller's own id is kept when it is safe (see
+/// One structured line per request (request id, method, path, status, latency), the
+/// request served inside its span (see [`spans::request`]), and the request id echoed in
+/// `x-request-id`. A caller's own id is kept when it is safe (see
 /// `is_safe_id`), so a request can be followed across services; otherwise (or without
 /// one) the request gets a fresh UUID.
 pub async fn request_log(
@@ -31,7 +35,9 @@ pub async fn request_log(
         });
     let method = req.method().clone();
     let path = req.path().to_owned();
-    let result = next.call(req).await;
+    let (span, trace_id) = spans::request(&req, request_id.to_str().unwrap_or_default());
+    let result = next.call(req).instrument(span.clone()).await;
+    spans::answered(&span, method.as_str(), &result);
     let status = match &result {
         Ok(res) => res.status(),
         Err(e) => e.as_response_error().status_code(),
@@ -39,6 +45,7 @@ pub async fn request_log(
     if let Some(log) = crate::access_log::get() {
         log.record(&Entry {
             request_id: request_id.to_str().ok(),
+            trace_id: Some(&trace_id),
             method: method.as_str(),
             path: &path,
             status: status.as_u16(),

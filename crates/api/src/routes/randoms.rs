@@ -5,7 +5,7 @@ use crate::{
     body::Body,
     error::ApiError,
     http_cache::{self, Answer},
-    repository,
+    repository, spans,
     state::AppState,
 };
 
@@ -59,7 +59,7 @@ pub async fn list(
         None => {
             // Taken before the read: if a write lands meanwhile, the copy is not kept.
             let ticket = state.latest.ticket();
-            let client = state.pool.get().await?;
+            let client = spans::connection(&state.pool).await?;
             let answer = answer(&repository::latest(&client, limit).await?)?;
             if let Some(ticket) = ticket {
                 state.latest.put(limit.get(), ticket, answer.clone());
@@ -118,7 +118,7 @@ pub async fn get_one(
 ) -> Result<HttpResponse, ApiError> {
     let not_found = || ApiError::NotFound(format!("no random with id {id}"));
     let id: i64 = id.parse().map_err(|_| not_found())?;
-    let client = state.pool.get().await?;
+    let client = spans::connection(&state.pool).await?;
     let item = repository::by_id(&client, id)
         .await?
         .ok_or_else(not_found)?;

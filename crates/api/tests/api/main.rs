@@ -21,3 +21,4 @@ mod replicas;
 mod rolling_restart;
 mod schemathesis;
 mod shutdown;
+mod traces;

@@ -39,6 +39,7 @@ const TARGET: &str = "web_server::access";
 fn entry(path: &str) -> Entry<'_> {
     Entry {
         request_id: None,
+        trace_id: None,
         method: "GET",
         path,
         status: 404,
@@ -76,23 +77,26 @@ fn json_lines_are_one_object_with_the_fields() {
 }
 
 #[test]
-fn a_request_id_is_a_quoted_field_and_absent_bytes_are_left_out() {
+fn request_and_trace_ids_are_quoted_fields_and_absent_bytes_are_left_out() {
     let mut line = String::new();
     let entry = Entry {
         request_id: Some("a\"b"),
+        trace_id: Some("4bf92f3577b34da6a3ce929d0e0e4736"),
         bytes: None,
         ..entry("/")
     };
     format_line(LogFormat::Json, "api::request", &entry, &mut line);
     let v: serde_json::Value = serde_json::from_str(&line).expect("valid JSON");
     assert_eq!(v["request_id"], "a\"b");
+    assert_eq!(v["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
     assert_eq!(v["target"], "api::request");
     assert!(v.get("bytes").is_none(), "{line}");
     line.clear();
     format_line(LogFormat::Text, "api::request", &entry, &mut line);
     assert!(
         line.ends_with(
-            " INFO api::request: request request_id=a\\\"b method=GET path=/ status=404 \
+            " INFO api::request: request request_id=a\\\"b \
+             trace_id=4bf92f3577b34da6a3ce929d0e0e4736 method=GET path=/ status=404 \
              latency_ms=1.500\n"
         ),
         "{line}"

@@ -1,0 +1,142 @@
+//! The spans of a request, one place for their names and attributes: the request itself
+//! (always made: its `request_id` and `trace_id` go on every log line written inside it),
+//! and, when traces are exported, its children: the pool wait, each statement, the cache
+//! sync, the batched insert. Without an exporter the children are `Span::none()`.
+
+use actix_web::{
+    dev::{ServiceRequest, ServiceResponse},
+    http::StatusCode,
+};
+use deadpool_postgres::{Object, Pool};
+use telemetry::{
+    REQUEST_SPAN,
+    traces::{self, OpenTelemetrySpanExt, Status, UNTRACED_TARGET},
+};
+use telemetry::traces::TraceContextExt;
+use tracing::{Instrument, Span, field::Empty, info_span};
+
+use crate::error::ApiError;
+
+/// A statement, as its span names it.
+#[derive(Debug, Clone, Copy)]
+pub struct Statement {
+    /// `randoms.latest`: which of our statements.
+    pub name: &'static str,
+    /// `SELECT`, `INSERT`.
+    pub operation: &'static str,
+}
+
+/// The span `req` is served in, continuing the caller's `traceparent` when exported, and
+/// the trace id it is logged under.
+pub fn request(req: &ServiceRequest, request_id: &str) -> (Span, String) {
+    let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+    let parent = traces::remote_parent(header("traceparent"), header("tracestate"));
+    // Probes and scrapes come every few seconds and say nothing about users: logged
+    // under the same ids, never exported.
+    let span = if matches!(req.path(), "/healthz" | "/ready" | "/metrics") {
+        info_span!(
+            target: UNTRACED_TARGET,
+            REQUEST_SPAN,
+            request_id,
+            trace_id = Empty
+        )
+    } else {
+        info_span!(
+            REQUEST_SPAN,
+            request_id,
+            trace_id = Empty,
+            otel.kind = "server",
+        )
+    };
+    let trace_id = traces::adopt(&span, parent).to_string();
+    span.record("trace_id", trace_id.as_str());
+    if traces::enabled() {
+        span.set_attribute("http.request.method", req.method().to_string());
+        span.set_attribute("url.path", req.path().to_owned());
+    }
+    (span, trace_id)
+}
+
+/// Names `span` after the route that answered, with the status.
+pub fn answered<B>(span: &Span, method: &str, result: &Result<ServiceResponse<B>, actix_web::Error>) {
+    if !traces::enabled() {
+        return;
+    }
+    let (status, route) = match result {
+        Ok(res) => (res.status(), res.request().match_pattern()),
+        Err(e) => (e.as_response_error().status_code(), None),
+    };
+    // Named once the router matched: `GET /randoms/{id}`, or the bare method without a route.
+    let name = match &route {
+        Some(route) => {
+            span.set_attribute("http.route", route.clone());
+            format!("{method} {route}")
+        }
+        None => method.to_owned(),
+    };
+    span.context().span().update_name(name);
+    span.set_attribute("http.response.status_code", i64::from(status.as_u16()));
+    if status.is_server_error() {
+        span.set_status(Status::error(status_text(status)));
+    }
+}
+
+fn status_text(status: StatusCode) -> String {
+    status.canonical_reason().unwrap_or("server error").to_owned()
+}
+
+/// A child span, only when spans are exported.
+fn child(make: impl FnOnce() -> Span) -> Span {
+    if traces::enabled() {
+        make()
+    } else {
+        Span::none()
+    }
+}
+
+/// A connection from the pool, the wait traced.
+pub async fn connection(pool: &Pool) -> Result<Object, ApiError> {
+    let span = child(|| info_span!("db.pool.wait", otel.name = "pool wait"));
+    Ok(pool.get().instrument(span).await?)
+}
+
+/// The span of one statement.
+pub fn statement(statement: Statement) -> Span {
+    child(|| {
+        info_span!(
+            "db.statement",
+            otel.name = statement.name,
+            otel.kind = "client",
+            db.system = "postgresql",
+            db.operation = statement.operation,
+            db.statement.name = statement.name,
+        )
+    })
+}
+
+/// The span of a GET waiting for the cache listener's round trip.
+pub fn cache_sync() -> Span {
+    child(|| info_span!("cache.sync", otel.name = "cache sync"))
+}
+
+/// The span of one batched insert of `rows` rows, a child of the first request's span
+/// (`first`), linked from the others'.
+pub fn insert_batch<'a>(rows: usize, first: &Span, others: impl Iterator<Item = &'a Span>) -> Span {
+    child(|| {
+        let batch = info_span!(
+            parent: first,
+            "randoms.insert_batch",
+            otel.name = "insert batch",
+            batch.rows = rows,
+        );
+        for other in others {
+            batch.follows_from(other);
+        }
+        batch
+    })
+}
+
+/// What a request waiting for a batch hands to it: its current span, when exported.
+pub fn current() -> Span {
+    child(Span::current)
+}

@@ -1,0 +1,249 @@
+//! Traces: the real binary exporting to a real OTLP receiver (protobuf decoded by
+//! OpenTelemetry's own messages). A caller's `traceparent` is continued, spans link parent
+//! to child down to the statements, a collector that is gone or hangs costs no request, and
+//! every log line inside a request carries its request id and trace id.
+
+use std::time::Duration;
+
+use otlp_receiver::{ReceivedSpan, Receiver};
+use serde_json::Value;
+
+use crate::helpers::{TestApi, connect, eventually, migrated_database};
+
+const PATIENCE: Duration = Duration::from_secs(15);
+
+/// A caller's span: version, trace id, span id, flags (01: sampled).
+fn traceparent(trace: &str, span: &str, flags: &str) -> String {
+    format!("00-{trace}-{span}-{flags}")
+}
+
+async fn traced_api(receiver: &Receiver) -> TestApi {
+    let endpoint = receiver.endpoint();
+    TestApi::spawn_on(
+        &migrated_database().await,
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)],
+    )
+}
+
+async fn send(api: &TestApi, method: reqwest::Method, path: &str, parent: &str) -> u16 {
+    api.http
+        .request(method, api.url(path))
+        .header("traceparent", parent)
+        .send()
+        .await
+        .expect("answered")
+        .status()
+        .as_u16()
+}
+
+fn named<'a>(spans: &'a [ReceivedSpan], name: &str) -> Vec<&'a ReceivedSpan> {
+    spans.iter().filter(|s| s.name == name).collect()
+}
+
+fn children<'a>(spans: &'a [ReceivedSpan], parent: &ReceivedSpan) -> Vec<&'a ReceivedSpan> {
+    spans
+        .iter()
+        .filter(|s| s.parent_span_id == parent.span_id && s.trace_id == parent.trace_id)
+        .collect()
+}
+
+/// The one span named `name` among `spans`.
+fn one<'a>(spans: &[&'a ReceivedSpan], name: &str) -> &'a ReceivedSpan {
+    let found: Vec<_> = spans.iter().filter(|s| s.name == name).collect();
+    assert_eq!(found.len(), 1, "one {name:?} in {spans:#?}");
+    found[0]
+}
+
+#[tokio::test]
+async fn a_callers_trace_continues_through_the_request_down_to_each_statement() {
+    let receiver = Receiver::start().await.expect("a receiver");
+    let api = traced_api(&receiver).await;
+    let (get_trace, post_trace) = ("4bf92f3577b34da6a3ce929d0e0e4736", "0af7651916cd43dd8448eb211c80319c");
+    let caller = "00f067aa0ba902b7";
+    let get = traceparent(get_trace, caller, "01");
+    assert_eq!(send(&api, reqwest::Method::GET, "/randoms?limit=3", &get).await, 200);
+    let post = traceparent(post_trace, caller, "01");
+    assert_eq!(send(&api, reqwest::Method::POST, "/randoms", &post).await, 201);
+
+    let spans = receiver
+        .wait_for(PATIENCE, |spans| {
+            named(spans, "randoms.insert_many").len() == 1 && named(spans, "GET /randoms").len() == 1
+        })
+        .await;
+
+    // GET: the server span is the caller's child, then the pool wait and the statement.
+    let request = *named(&spans, "GET /randoms").first().expect("the GET's span");
+    assert_eq!(request.trace_id, get_trace);
+    assert_eq!(request.parent_span_id, caller);
+    assert_eq!(request.service, "api");
+    assert_eq!(request.kind, 2, "a server span");
+    assert_eq!(request.attribute("http.route"), Some("/randoms"));
+    assert_eq!(request.attribute("http.request.method"), Some("GET"));
+    assert_eq!(request.attribute("http.response.status_code"), Some("200"));
+    let under = children(&spans, request);
+    one(&under, "pool wait");
+    let select = one(&under, "randoms.latest");
+    assert_eq!(select.kind, 3, "a client span");
+    assert_eq!(select.attribute("db.system"), Some("postgresql"));
+    assert_eq!(select.attribute("db.operation"), Some("SELECT"));
+    assert_eq!(select.attribute("db.statement.name"), Some("randoms.latest"));
+    assert!(select.start_unix_nano >= request.start_unix_nano);
+    assert!(select.end_unix_nano <= request.end_unix_nano);
+
+    // POST: the batch the request's row went into, and under it the pool and the INSERT.
+    let request = *named(&spans, "POST /randoms").first().expect("the POST's span");
+    assert_eq!(request.trace_id, post_trace);
+    assert_eq!(request.attribute("http.response.status_code"), Some("201"));
+    let batch = one(&children(&spans, request), "insert batch");
+    assert_eq!(batch.attribute("batch.rows"), Some("1"));
+    let under = children(&spans, batch);
+    one(&under, "pool wait");
+    let insert = one(&under, "randoms.insert_many");
+    assert_eq!(insert.attribute("db.operation"), Some("INSERT"));
+
+    // Probes and scrapes are not traced.
+    api.get("/ready").await;
+    api.get("/metrics").await;
+    let later = receiver.wait_for(Duration::from_secs(2), |_| false).await;
+    assert!(
+        !later.iter().any(|s| s.attribute("url.path").is_some_and(|p| p == "/ready" || p == "/metrics")),
+        "{later:#?}"
+    );
+}
+
+#[tokio::test]
+async fn without_a_caller_each_request_starts_a_trace_and_an_unsampled_caller_is_respected() {
+    let receiver = Receiver::start().await.expect("a receiver");
+    let api = traced_api(&receiver).await;
+    // The caller chose not to sample (flags 00): with the default parent-based sampler,
+    // nothing of it is exported.
+    let unsampled = traceparent("11111111111111111111111111111111", "2222222222222222", "00");
+    assert_eq!(send(&api, reqwest::Method::GET, "/randoms/1", &unsampled).await, 200);
+    assert_eq!(api.get("/randoms/1").await.status(), 200);
+    let spans = receiver
+        .wait_for(PATIENCE, |s| !named(s, "GET /randoms/{id}").is_empty())
+        .await;
+    let requests = named(&spans, "GET /randoms/{id}");
+    assert_eq!(requests.len(), 1, "{spans:#?}");
+    assert_eq!(requests[0].parent_span_id, "", "a new trace's root");
+    assert!(spans.iter().all(|s| s.trace_id != "11111111111111111111111111111111"));
+    one(&children(&spans, requests[0]), "randoms.by_id");
+}
+
+/// `api_trace_spans_dropped_total` from `/metrics`.
+async fn dropped(api: &TestApi) -> f64 {
+    let text = api.get("/metrics").await.text().await.expect("metrics");
+    text.lines()
+        .find_map(|l| l.strip_prefix("api_trace_spans_dropped_total "))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no api_trace_spans_dropped_total in {text}"))
+}
+
+async fn requests_are_unaffected(api: &TestApi) {
+    for _ in 0..20 {
+        assert_eq!(api.get("/randoms").await.status(), 200);
+        assert_eq!(api.post("/randoms").await.status(), 201);
+    }
+    eventually(PATIENCE, "the lost spans are counted", || async {
+        dropped(api).await > 0.0
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_collector_that_is_gone_drops_spans_and_costs_no_request() {
+    let endpoint = Receiver::start().await.expect("a receiver").endpoint();
+    // Dropped: nothing listens there any more.
+    let api = TestApi::spawn_on(
+        &migrated_database().await,
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)],
+    );
+    requests_are_unaffected(&api).await;
+}
+
+#[tokio::test]
+async fn a_collector_that_never_answers_drops_spans_and_costs_no_request() {
+    // Accepts connections and reads nothing: every export waits out its timeout.
+    let hole = std::net::TcpListener::bind("127.0.0.1:0").expect("a listener");
+    let endpoint = format!("http://{}", hole.local_addr().expect("an address"));
+    let api = TestApi::spawn_on(
+        &migrated_database().await,
+        &[("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint)],
+    );
+    requests_are_unaffected(&api).await;
+    drop(hole);
+}
+
+#[tokio::test]
+async fn every_line_logged_inside_a_request_carries_its_request_and_trace_ids() {
+    // No exporter: the ids are there all the same.
+    let db = migrated_database().await;
+    let api = TestApi::spawn_on(&db, &[]);
+    // A schema the API does not expect: the read fails with an error it logs.
+    connect(&db)
+        .await
+        .batch_execute("ALTER TABLE randoms RENAME COLUMN name TO renamed")
+        .await
+        .expect("rename");
+    let trace = "5bf92f3577b34da6a3ce929d0e0e4736";
+    let res = api
+        .http
+        .get(api.url("/randoms"))
+        .header("traceparent", traceparent(trace, "00f067aa0ba902b7", "01"))
+        .header("x-request-id", "follow-me")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(res.status(), 500);
+    let fresh = api.get("/randoms/1").await;
+    let fresh_id = fresh.headers()["x-request-id"].to_str().expect("ascii").to_owned();
+
+    let mut lines: Vec<Value> = Vec::new();
+    eventually(PATIENCE, "the error and both access lines", || {
+        lines = api.log_events();
+        let done = lines.iter().filter(|l| l["message"] == "request").count() >= 2
+            && lines.iter().any(|l| l["message"] == "unexpected database error");
+        async move { done }
+    })
+    .await;
+    let error = lines
+        .iter()
+        .find(|l| l["message"] == "unexpected database error")
+        .expect("the error line");
+    assert_eq!(error["level"], "ERROR");
+    assert_eq!(error["request_id"], "follow-me", "{error}");
+    assert_eq!(error["trace_id"], trace, "{error}");
+    let access = |id: &str| {
+        lines
+            .iter()
+            .find(|l| l["message"] == "request" && l["request_id"] == id)
+            .unwrap_or_else(|| panic!("the access line of {id} in {lines:#?}"))
+            .clone()
+    };
+    assert_eq!(access("follow-me")["trace_id"], trace);
+    // Without a caller's trace, a fresh id: 32 hex digits, not all zero.
+    let fresh_trace = access(&fresh_id)["trace_id"].as_str().expect("a trace id").to_owned();
+    assert_eq!(fresh_trace.len(), 32);
+    assert!(fresh_trace.chars().all(|c| c.is_ascii_hexdigit()) && fresh_trace != "0".repeat(32));
+}
+
+#[tokio::test]
+async fn bad_trace_settings_stop_the_api_with_one_line_naming_the_variable() {
+    for (variable, value) in [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector:4318"),
+        ("OTEL_TRACES_SAMPLER", "sometimes"),
+        ("OTEL_TRACES_SAMPLER_ARG", "1.5"),
+    ] {
+        let env = [
+            ("DATABASE_URL", "postgres://app:app@127.0.0.1:1/app"),
+            ("OTEL_TRACES_SAMPLER", "traceidratio"),
+            (variable, value),
+        ];
+        let (status, stderr) = crate::helpers::run_to_exit(&env);
+        assert!(!status.success(), "{variable}={value}");
+        let line = stderr.trim();
+        assert!(line.starts_with(&format!("api: {variable}: ")), "{line}");
+        assert_eq!(line.lines().count(), 1, "{line}");
+    }
+}

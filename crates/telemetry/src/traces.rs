@@ -1,0 +1,340 @@
+//! Traces: OpenTelemetry spans, made from `tracing` spans, exported over OTLP (HTTP and
+//! protobuf) when `OTEL_EXPORTER_OTLP_ENDPOINT` is set; otherwise nothing is made at all
+//! ([`enabled`] is false and callers create no spans), which costs one atomic load.
+//!
+//! Export is off the request path: a finished span goes into a bounded queue that one
+//! thread empties in batches (`export`). A collector that is down or slow makes the queue
+//! full or a batch fail; either way spans are dropped and counted ([`dropped_spans`]), and no
+//! request waits.
+
+mod export;
+
+use std::{
+    sync::atomic::{AtomicBool, Ordering},
+    time::Duration,
+};
+
+use opentelemetry::{
+    Context,
+    propagation::{Extractor, TextMapPropagator},
+    trace::{SpanContext, TraceId, TracerProvider as _},
+};
+use opentelemetry_sdk::{
+    Resource,
+    propagation::TraceContextPropagator,
+    trace::{IdGenerator, RandomIdGenerator, Sampler, SdkTracerProvider},
+};
+use serde::Deserialize;
+use settings::Variable;
+
+pub use export::{dropped_spans, exported_spans};
+pub use opentelemetry::{
+    KeyValue,
+    trace::{Status, TraceContextExt},
+};
+pub use opentelemetry_sdk::trace::Tracer;
+pub use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+pub const OTEL_EXPORTER_OTLP_ENDPOINT: Variable = Variable {
+    name: "OTEL_EXPORTER_OTLP_ENDPOINT",
+    default: None,
+    meaning: "OTLP/HTTP collector to send traces to, e.g. `http://otel-collector:4318` \
+              (spans go to `/v1/traces`); unset or empty: no traces",
+};
+
+pub const OTEL_SERVICE_NAME: Variable = Variable {
+    name: "OTEL_SERVICE_NAME",
+    default: None,
+    meaning: "`service.name` of the spans (default: the binary's name)",
+};
+
+pub const OTEL_TRACES_SAMPLER: Variable = Variable {
+    name: "OTEL_TRACES_SAMPLER",
+    default: Some("parentbased_always_on"),
+    meaning: "`always_on`, `always_off`, `traceidratio`, `parentbased_always_on`, \
+              `parentbased_always_off` or `parentbased_traceidratio`",
+};
+
+pub const OTEL_TRACES_SAMPLER_ARG: Variable = Variable {
+    name: "OTEL_TRACES_SAMPLER_ARG",
+    default: Some("1.0"),
+    meaning: "the ratio of traces kept by the `traceidratio` samplers, 0 to 1",
+};
+
+/// What tracing reads: the binaries that trace include it.
+pub const VARIABLES: &[Variable] = &[
+    OTEL_EXPORTER_OTLP_ENDPOINT,
+    OTEL_SERVICE_NAME,
+    OTEL_TRACES_SAMPLER,
+    OTEL_TRACES_SAMPLER_ARG,
+];
+
+/// [`VARIABLES`], as loaded by `settings`.
+#[derive(Debug, Clone, Deserialize)]
+pub struct TraceSettings {
+    pub otel_exporter_otlp_endpoint: Option<String>,
+    pub otel_service_name: Option<String>,
+    pub otel_traces_sampler: String,
+    pub otel_traces_sampler_arg: String,
+}
+
+/// A setting tracing cannot use, naming its variable.
+#[derive(Debug, thiserror::Error)]
+pub enum TraceError {
+    #[error("{variable}: {reason}")]
+    Invalid {
+        variable: &'static str,
+        reason: String,
+    },
+    #[error("starting the span export thread: {0}")]
+    Thread(std::io::Error),
+}
+
+fn invalid(variable: &Variable, reason: impl Into<String>) -> TraceError {
+    TraceError::Invalid {
+        variable: variable.name,
+        reason: reason.into(),
+    }
+}
+
+/// The target of spans that are logged but never exported (health probes, scrapes), with
+/// whatever happens inside them.
+pub const UNTRACED_TARGET: &str = "untraced";
+
+/// Whether spans are being exported (set once, by [`Traces::start`]).
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// Whether to make spans at all: false unless this process exports them.
+pub fn enabled() -> bool {
+    ENABLED.load(Ordering::Relaxed)
+}
+
+/// How long the spans still queued at exit may take to leave.
+const EXIT_FLUSH: Duration = Duration::from_secs(3);
+
+/// A process's trace export. Keep it until exit: dropping it sends what is still queued,
+/// for a bounded time.
+#[derive(Debug)]
+pub struct Traces {
+    provider: SdkTracerProvider,
+}
+
+impl TraceSettings {
+    /// The checked endpoint's `/v1/traces` URL; None when tracing is off.
+    pub fn traces_url(&self) -> Result<Option<String>, TraceError> {
+        let Some(endpoint) = self
+            .otel_exporter_otlp_endpoint
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+        else {
+            return Ok(None);
+        };
+        if endpoint.starts_with("https://") {
+            return Err(invalid(
+                &OTEL_EXPORTER_OTLP_ENDPOINT,
+                "https is not supported: send to a collector or node agent over http (OTLP/HTTP \
+                 listens on :4318)",
+            ));
+        }
+        let Some(rest) = endpoint.strip_prefix("http://").filter(|r| !r.is_empty()) else {
+            return Err(invalid(
+                &OTEL_EXPORTER_OTLP_ENDPOINT,
+                format!("{endpoint:?} is not a URL like http://otel-collector:4318"),
+            ));
+        };
+        if rest.contains(char::is_whitespace) {
+            return Err(invalid(&OTEL_EXPORTER_OTLP_ENDPOINT, "contains a space"));
+        }
+        Ok(Some(format!("{}/v1/traces", endpoint.trim_end_matches('/'))))
+    }
+
+    /// `OTEL_TRACES_SAMPLER` with its argument, as the OpenTelemetry specification names them.
+    pub fn sampler(&self) -> Result<Sampler, TraceError> {
+        let ratio = || {
+            let arg = self.otel_traces_sampler_arg.trim();
+            arg.parse::<f64>()
+                .ok()
+                .filter(|r| (0.0..=1.0).contains(r))
+                .ok_or_else(|| {
+                    invalid(
+                        &OTEL_TRACES_SAMPLER_ARG,
+                        format!("{arg:?} is not a ratio from 0 to 1"),
+                    )
+                })
+        };
+        let parent_based = |root| Sampler::ParentBased(Box::new(root));
+        Ok(match self.otel_traces_sampler.trim() {
+            "always_on" => Sampler::AlwaysOn,
+            "always_off" => Sampler::AlwaysOff,
+            "traceidratio" => Sampler::TraceIdRatioBased(ratio()?),
+            "parentbased_always_on" => parent_based(Sampler::AlwaysOn),
+            "parentbased_always_off" => parent_based(Sampler::AlwaysOff),
+            "parentbased_traceidratio" => parent_based(Sampler::TraceIdRatioBased(ratio()?)),
+            other => {
+                return Err(invalid(
+                    &OTEL_TRACES_SAMPLER,
+                    format!("{other:?} is not one of {}", OTEL_TRACES_SAMPLER.meaning),
+                ));
+            }
+        })
+    }
+}
+
+impl Traces {
+    /// Checks the settings and, when an endpoint is set, starts exporting, as `service`
+    /// unless `OTEL_SERVICE_NAME` says otherwise. The tracer goes to [`crate::Logs::start`].
+    pub fn start(
+        settings: &TraceSettings,
+        service: &str,
+    ) -> Result<Option<(Self, Tracer)>, TraceError> {
+        let sampler = settings.sampler()?;
+        let Some(url) = settings.traces_url()? else {
+            return Ok(None);
+        };
+        let name = settings
+            .otel_service_name
+            .clone()
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| service.to_owned());
+        let processor = export::Exporting::start(url).map_err(TraceError::Thread)?;
+        let provider = SdkTracerProvider::builder()
+            .with_span_processor(processor)
+            .with_sampler(sampler)
+            .with_resource(Resource::builder().with_service_name(name).build())
+            .build();
+        let tracer = provider.tracer(env!("CARGO_PKG_NAME"));
+        ENABLED.store(true, Ordering::Relaxed);
+        Ok(Some((Self { provider }, tracer)))
+    }
+}
+
+impl Drop for Traces {
+    fn drop(&mut self) {
+        ENABLED.store(false, Ordering::Relaxed);
+        let _ = self.provider.shutdown_with_timeout(EXIT_FLUSH);
+    }
+}
+
+/// The caller's span from W3C `traceparent` and `tracestate` headers; None when absent or
+/// malformed (a new trace starts).
+pub fn remote_parent(traceparent: Option<&str>, tracestate: Option<&str>) -> Option<SpanContext> {
+    struct Headers<'a>([Option<&'a str>; 2]);
+    impl Extractor for Headers<'_> {
+        fn get(&self, key: &str) -> Option<&str> {
+            match key {
+                "traceparent" => self.0[0],
+                "tracestate" => self.0[1],
+                _ => None,
+            }
+        }
+        fn keys(&self) -> Vec<&str> {
+            vec!["traceparent", "tracestate"]
+        }
+    }
+    let cx = TraceContextPropagator::new().extract(&Headers([traceparent, tracestate]));
+    let parent = cx.span().span_context().clone();
+    parent.is_valid().then_some(parent)
+}
+
+/// Makes `span` (just created) continue the caller's trace, when there is one and spans
+/// are exported; returns the trace id the span's work is logged under: the exported
+/// trace's, else the caller's, else a fresh one.
+pub fn adopt(span: &tracing::Span, parent: Option<SpanContext>) -> TraceId {
+    if enabled() {
+        if let Some(parent) = &parent {
+            let _ = span.set_parent(Context::new().with_remote_span_context(parent.clone()));
+        }
+        // Invalid when the span is filtered out by `RUST_LOG`.
+        let id = span.context().span().span_context().trace_id();
+        if id != TraceId::INVALID {
+            return id;
+        }
+    }
+    parent.map_or_else(
+        || RandomIdGenerator::default().new_trace_id(),
+        |parent| parent.trace_id(),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn settings(env: &[(&str, &str)]) -> TraceSettings {
+        settings::load_from(VARIABLES, env).expect("loads")
+    }
+
+    #[test]
+    fn no_endpoint_means_no_traces() {
+        assert_eq!(settings(&[]).traces_url().expect("valid"), None);
+        let empty = settings(&[("OTEL_EXPORTER_OTLP_ENDPOINT", " ")]);
+        assert_eq!(empty.traces_url().expect("valid"), None);
+    }
+
+    #[test]
+    fn the_endpoint_is_a_base_url_for_v1_traces() {
+        for endpoint in ["http://collector:4318", "http://collector:4318/"] {
+            let set = settings(&[("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint)]);
+            assert_eq!(
+                set.traces_url().expect("valid").as_deref(),
+                Some("http://collector:4318/v1/traces")
+            );
+        }
+    }
+
+    #[test]
+    fn a_bad_setting_names_its_variable() {
+        for (variable, value) in [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "collector:4318"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://collector:4318"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://"),
+            ("OTEL_TRACES_SAMPLER", "sometimes"),
+        ] {
+            let set = settings(&[(variable, value)]);
+            let err = set
+                .traces_url()
+                .and_then(|_| set.sampler())
+                .expect_err(value)
+                .to_string();
+            assert!(err.starts_with(&format!("{variable}: ")), "{err}");
+        }
+        for arg in ["2", "-0.1", "half"] {
+            let set = settings(&[
+                ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+                ("OTEL_TRACES_SAMPLER_ARG", arg),
+            ]);
+            let err = set.sampler().expect_err(arg).to_string();
+            assert!(err.starts_with("OTEL_TRACES_SAMPLER_ARG: "), "{err}");
+        }
+    }
+
+    #[test]
+    fn every_sampler_of_the_specification_is_known() {
+        for name in [
+            "always_on",
+            "always_off",
+            "traceidratio",
+            "parentbased_always_on",
+            "parentbased_always_off",
+            "parentbased_traceidratio",
+        ] {
+            let set = settings(&[("OTEL_TRACES_SAMPLER", name)]);
+            assert!(set.sampler().is_ok(), "{name}");
+        }
+    }
+
+    #[test]
+    fn a_callers_traceparent_is_continued_and_a_bad_one_ignored() {
+        let header = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        let parent = remote_parent(Some(header), None).expect("valid");
+        assert_eq!(
+            parent.trace_id().to_string(),
+            "4bf92f3577b34da6a3ce929d0e0e4736"
+        );
+        assert!(parent.is_remote() && parent.is_sampled());
+        for bad in ["", "00-zz-00f067aa0ba902b7-01", "00-00000000000000000000000000000000-00f067aa0ba902b7-01"] {
+            assert!(remote_parent(Some(bad), None).is_none(), "{bad}");
+        }
+    }
+}
