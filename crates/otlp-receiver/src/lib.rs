@@ -6,7 +6,10 @@
 use std::{
     collections::BTreeMap,
     net::SocketAddr,
-    sync::{Arc, Mutex, PoisonError},
+    sync::{
+        Arc, Mutex, PoisonError,
+        atomic::{AtomicU64, Ordering},
+    },
     time::Duration,
 };
 
@@ -56,7 +59,10 @@ impl ReceivedSpan {
 
 #[derive(Default)]
 struct Shared {
+    /// False: requests are read and answered, not decoded (a stand-in collector for load).
+    keep: bool,
     spans: Mutex<Vec<ReceivedSpan>>,
+    requests: AtomicU64,
     arrived: Notify,
 }
 
@@ -75,9 +81,22 @@ impl Receiver {
 
     /// Listens on `addr`, on the current tokio runtime.
     pub async fn bind(addr: SocketAddr) -> std::io::Result<Self> {
+        Self::listen(addr, true).await
+    }
+
+    /// Like [`Receiver::start`], but answers without decoding or keeping anything, as a
+    /// collector elsewhere would cost the sender: for measuring the sender under load.
+    pub async fn discarding() -> std::io::Result<Self> {
+        Self::listen("127.0.0.1:0".parse().expect("a socket address"), false).await
+    }
+
+    async fn listen(addr: SocketAddr, keep: bool) -> std::io::Result<Self> {
         let listener = TcpListener::bind(addr).await?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared::default());
+        let shared = Arc::new(Shared {
+            keep,
+            ..Shared::default()
+        });
         let task = tokio::spawn(accept_forever(listener, shared.clone()));
         Ok(Self { addr, shared, task })
     }
@@ -85,6 +104,11 @@ impl Receiver {
     /// What `OTEL_EXPORTER_OTLP_ENDPOINT` is set to: `http://127.0.0.1:PORT`.
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
+    }
+
+    /// Export requests answered so far.
+    pub fn requests(&self) -> u64 {
+        self.shared.requests.load(Ordering::Relaxed)
     }
 
     /// Every span received so far, in order of arrival.
@@ -151,6 +175,11 @@ async fn handle(
         Ok(body) => body.to_bytes(),
         Err(_) => return Ok(answer(StatusCode::PAYLOAD_TOO_LARGE, Bytes::new())),
     };
+    let ok = Bytes::from(ExportTraceServiceResponse::default().encode_to_vec());
+    if !shared.keep {
+        shared.requests.fetch_add(1, Ordering::Relaxed);
+        return Ok(answer(StatusCode::OK, ok));
+    }
     let Ok(request) = ExportTraceServiceRequest::decode(body) else {
         return Ok(answer(StatusCode::BAD_REQUEST, Bytes::from("not an OTLP trace request")));
     };
@@ -160,9 +189,9 @@ async fn handle(
         .lock()
         .unwrap_or_else(PoisonError::into_inner)
         .extend(received);
+    shared.requests.fetch_add(1, Ordering::Relaxed);
     shared.arrived.notify_waiters();
-    let ok = ExportTraceServiceResponse::default().encode_to_vec();
-    Ok(answer(StatusCode::OK, Bytes::from(ok)))
+    Ok(answer(StatusCode::OK, ok))
 }
 
 fn answer(status: StatusCode, body: Bytes) -> Response<Full<Bytes>> {

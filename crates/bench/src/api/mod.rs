@@ -1,6 +1,7 @@
 //! The API against the physical limit: PostgreSQL's own pgbench running the API's statements
 //! (prepared, as the API prepares them) with as many connections as the load has, against the
-//! same server; then the API's peak memory under that load and its time from start to ready.
+//! same server; the API exporting every request's spans against the API tracing nothing;
+//! then the API's peak memory under that load and its time from start to ready.
 
 use std::{
     path::PathBuf,
@@ -24,6 +25,8 @@ mod table;
 const CONNECTIONS: u32 = 32;
 /// Target: the API at this fraction of pgbench's transactions per second, or better.
 const RATIO_TARGET: f64 = 0.9;
+/// Target: the API exporting every span at this fraction of its throughput without, or better.
+const TRACED_TARGET: f64 = 0.9;
 /// Target: peak RSS under load.
 const RSS_TARGET: u64 = 32 * 1024 * 1024;
 /// Target: start to `/ready` 200, with the database up.
@@ -61,10 +64,14 @@ struct Row {
     scenario: &'static Scenario,
     api: wrk::Stats,
     pgbench: pgbench::Stats,
+    /// The same load on an API exporting every span (sampler `always_on`).
+    traced: wrk::Stats,
 }
 
 pub struct Outcome {
     rows: Vec<Row>,
+    /// Spans the traced API exported and dropped over all its loads.
+    spans: Spans,
     peak_rss: u64,
     starts: Vec<Duration>,
     wrk: String,
@@ -127,9 +134,24 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
     };
 
     let port = process::free_port()?;
-    let mut api = lab.start(port, "api-load")?;
+    let mut api = lab.start(port, "api-load", &[])?;
     let base = format!("http://127.0.0.1:{port}");
     wait_ready(&mut api, &base)?;
+    // The same API exporting every span to a collector that accepts them unread (as one on
+    // another machine would cost this one); idle while the other is measured.
+    let runtime = tokio::runtime::Runtime::new().context("a runtime for the collector")?;
+    let collector = runtime
+        .block_on(otlp_receiver::Receiver::discarding())
+        .context("starting the stand-in collector")?;
+    let traced_port = process::free_port()?;
+    let endpoint = collector.endpoint();
+    let tracing_on = [
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_TRACES_SAMPLER", "always_on"),
+    ];
+    let mut traced = lab.start(traced_port, "api-traced", &tracing_on)?;
+    let traced_base = format!("http://127.0.0.1:{traced_port}");
+    wait_ready(&mut traced, &traced_base)?;
     let post_script = lab.tmp.path().join("post.lua");
     std::fs::write(&post_script, "wrk.method = \"POST\"\n").context("writing post.lua")?;
 
@@ -138,15 +160,19 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
         let url = format!("{base}{}", scenario.path);
         verify(&url, scenario)?;
         let script = (scenario.method == "POST").then_some(post_script.as_path());
-        let mut measure_api = |settings: &Settings| -> anyhow::Result<wrk::Stats> {
-            eprintln!("bench: {} on the API", scenario.name);
+        let measure = |settings: &Settings,
+                       api: &mut Server,
+                       url: &str,
+                       what: &str|
+         -> anyhow::Result<wrk::Stats> {
+            eprintln!("bench: {} on the API{what}", scenario.name);
             let warm = wrk::Load {
                 duration: settings.warmup,
                 ..load
             };
-            wrk::run_with(&warm, &url, None, script)?;
+            wrk::run_with(&warm, url, None, script)?;
             settings.check_interrupted()?;
-            let stats = wrk::run_with(&load, &url, None, script)?;
+            let stats = wrk::run_with(&load, url, None, script)?;
             settings.check_interrupted()?;
             api.check_running().context("the API died under load")?;
             eprintln!(
@@ -169,6 +195,7 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
             );
             Ok(stats)
         };
+        let mut measure_api = |settings: &Settings| measure(settings, &mut api, &url, "");
         // Alternate who goes first, so a drift in the machine's load favours neither.
         let (api_stats, pgbench_stats) = if i % 2 == 0 {
             let a = measure_api(settings)?;
@@ -177,21 +204,27 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
             let p = measure_pgbench(settings)?;
             (measure_api(settings)?, p)
         };
+        let traced_url = format!("{traced_base}{}", scenario.path);
+        verify(&traced_url, scenario)?;
+        let traced_stats = measure(settings, &mut traced, &traced_url, ", tracing")?;
         rows.push(Row {
             scenario,
             api: api_stats,
             pgbench: pgbench_stats,
+            traced: traced_stats,
         });
     }
     let peak_rss = api.peak_rss()?;
     api.stop();
+    let spans = Spans::of(&traced_base, collector.requests())?;
+    traced.stop();
 
     let mut starts = Vec::new();
     for n in 0..STARTS {
         settings.check_interrupted()?;
         let port = process::free_port()?;
         let started = Instant::now();
-        let mut api = lab.start(port, &format!("api-start-{n}"))?;
+        let mut api = lab.start(port, &format!("api-start-{n}"), &[])?;
         wait_ready(&mut api, &format!("http://127.0.0.1:{port}"))?;
         starts.push(started.elapsed());
     }
@@ -199,6 +232,7 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
 
     Ok(Outcome {
         rows,
+        spans,
         peak_rss,
         starts,
         wrk: load.describe(),
@@ -210,7 +244,7 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
 impl Lab {
     /// The release API on `port`, the pool as large as the load's connection count, logging
     /// one JSON line per request as deployed.
-    fn start(&self, port: u16, log: &str) -> anyhow::Result<Server> {
+    fn start(&self, port: u16, log: &str, env: &[(&str, &str)]) -> anyhow::Result<Server> {
         let mut cmd = Command::new(&self.api);
         cmd.env_remove("CONFIG_FILE")
             .env("API_HOST", "127.0.0.1")
@@ -218,9 +252,36 @@ impl Lab {
             .env("DATABASE_URL", &self.url)
             .env("DB_POOL_MAX_SIZE", CONNECTIONS.to_string())
             .env("LOG_FORMAT", "json")
-            .env("RUST_LOG", "info");
+            .env("RUST_LOG", "info")
+            .envs(env.iter().copied());
         let log = self.tmp.path().join(format!("{log}.log"));
         Server::spawn("api", cmd, &log)
+    }
+}
+
+/// What the traced API's `/metrics` says it exported and dropped, and what the collector got.
+struct Spans {
+    exported: f64,
+    dropped: f64,
+    requests: u64,
+}
+
+impl Spans {
+    fn of(base: &str, requests: u64) -> anyhow::Result<Self> {
+        let text = ureq::get(&format!("{base}/metrics"))
+            .call()
+            .and_then(|mut res| res.body_mut().read_to_string())
+            .context("reading the traced API's /metrics")?;
+        let total = |name: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+                .with_context(|| format!("no {name} in the traced API's /metrics"))
+        };
+        Ok(Self {
+            exported: total("api_trace_spans_exported_total")?,
+            dropped: total("api_trace_spans_dropped_total")?,
+            requests,
+        })
     }
 }
 

@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use super::{CONNECTIONS, Outcome, RATIO_TARGET, RSS_TARGET, Row, START_TARGET};
+use super::{CONNECTIONS, Outcome, RATIO_TARGET, RSS_TARGET, Row, START_TARGET, TRACED_TARGET};
 use crate::{
     Settings,
     report::{self, Verdict},
@@ -27,6 +27,19 @@ impl Row {
             Verdict::Invalid
         } else {
             Verdict::from_bool(self.ratio() >= RATIO_TARGET)
+        }
+    }
+
+    /// The traced API's throughput over the untraced one's.
+    fn traced_ratio(&self) -> f64 {
+        self.traced.requests_per_sec / self.api.requests_per_sec.max(f64::MIN_POSITIVE)
+    }
+
+    fn traced_verdict(&self) -> Verdict {
+        if self.api.errors() > 0 || self.traced.errors() > 0 {
+            Verdict::Invalid
+        } else {
+            Verdict::from_bool(self.traced_ratio() >= TRACED_TARGET)
         }
     }
 }
@@ -62,6 +75,35 @@ impl Outcome {
             ],
             &rows,
         );
+        let traced: Vec<Vec<String>> = self
+            .rows
+            .iter()
+            .map(|r| {
+                vec![
+                    r.scenario.name.to_owned(),
+                    report::rate(r.api.requests_per_sec),
+                    report::rate(r.traced.requests_per_sec),
+                    format!("{:.2}× {}", r.traced_ratio(), r.traced_verdict().label()),
+                    report::millis(r.traced.latency_p99),
+                ]
+            })
+            .collect();
+        out.push('\n');
+        out.push_str(&report::table(
+            &[
+                "scenario",
+                "tracing off req/s",
+                "every span exported req/s",
+                &format!("ratio (target ≥ {TRACED_TARGET}×)"),
+                "traced p99",
+            ],
+            &traced,
+        ));
+        out.push_str(&format!(
+            "\nTraced: sampler `always_on`, OTLP/HTTP to a collector on this machine that answers \
+             without decoding; {} spans exported in {} requests, {} dropped.\n",
+            self.spans.exported, self.spans.requests, self.spans.dropped
+        ));
         let start = median(&self.starts);
         out.push_str(&format!(
             "\nAPI peak RSS under this load: {} (target ≤ {}): {}\n\
@@ -118,6 +160,14 @@ impl Outcome {
                     "ratio": r.ratio(),
                     "target": RATIO_TARGET,
                     "verdict": r.verdict().key(),
+                    "traced": {
+                        "requests_per_sec": r.traced.requests_per_sec,
+                        "latency_p99_ms": r.traced.latency_p99.as_secs_f64() * 1e3,
+                        "errors": r.traced.errors(),
+                        "ratio": r.traced_ratio(),
+                        "target": TRACED_TARGET,
+                        "verdict": r.traced_verdict().key(),
+                    },
                 })
             })
             .collect();
@@ -130,6 +180,11 @@ impl Outcome {
             "pgbench": self.pgbench,
             "postgres": self.postgres,
             "rows": rows,
+            "spans": {
+                "exported": self.spans.exported,
+                "dropped": self.spans.dropped,
+                "export_requests": self.spans.requests,
+            },
             "peak_rss_bytes": self.peak_rss,
             "peak_rss_target_bytes": RSS_TARGET,
             "peak_rss_verdict": Verdict::from_bool(self.peak_rss <= RSS_TARGET).key(),
