@@ -8,11 +8,11 @@ use actix_web::{
     http::StatusCode,
 };
 use deadpool_postgres::{Object, Pool};
+use telemetry::traces::TraceContextExt;
 use telemetry::{
     REQUEST_SPAN,
     traces::{self, OpenTelemetrySpanExt, Status, UNTRACED_TARGET},
 };
-use telemetry::traces::TraceContextExt;
 use tracing::{Instrument, Span, field::Empty, info_span};
 
 use crate::error::ApiError;
@@ -58,7 +58,11 @@ pub fn request(req: &ServiceRequest, request_id: &str) -> (Span, String) {
 }
 
 /// Names `span` after the route that answered, with the status.
-pub fn answered<B>(span: &Span, method: &str, result: &Result<ServiceResponse<B>, actix_web::Error>) {
+pub fn answered<B>(
+    span: &Span,
+    method: &str,
+    result: &Result<ServiceResponse<B>, actix_web::Error>,
+) {
     if !traces::enabled() {
         return;
     }
@@ -82,7 +86,10 @@ pub fn answered<B>(span: &Span, method: &str, result: &Result<ServiceResponse<B>
 }
 
 fn status_text(status: StatusCode) -> String {
-    status.canonical_reason().unwrap_or("server error").to_owned()
+    status
+        .canonical_reason()
+        .unwrap_or("server error")
+        .to_owned()
 }
 
 /// A child span, only when spans are exported.

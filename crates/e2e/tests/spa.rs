@@ -55,6 +55,7 @@ impl RunningApi {
                 log_format: LogFormat::Text,
             },
             db: db::DbSettings::from_url(db_url),
+            traces: Default::default(),
         };
         let (stop, stopped) = oneshot::channel::<()>();
         let (ready, is_ready) = std::sync::mpsc::channel();

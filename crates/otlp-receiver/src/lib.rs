@@ -181,7 +181,10 @@ async fn handle(
         return Ok(answer(StatusCode::OK, ok));
     }
     let Ok(request) = ExportTraceServiceRequest::decode(body) else {
-        return Ok(answer(StatusCode::BAD_REQUEST, Bytes::from("not an OTLP trace request")));
+        return Ok(answer(
+            StatusCode::BAD_REQUEST,
+            Bytes::from("not an OTLP trace request"),
+        ));
     };
     let received = flatten(request);
     shared
@@ -240,7 +243,12 @@ fn flatten(request: ExportTraceServiceRequest) -> Vec<ReceivedSpan> {
 
 fn attributes(kvs: &[KeyValue]) -> BTreeMap<String, String> {
     kvs.iter()
-        .map(|kv| (kv.key.clone(), kv.value.as_ref().map(text).unwrap_or_default()))
+        .map(|kv| {
+            (
+                kv.key.clone(),
+                kv.value.as_ref().map(text).unwrap_or_default(),
+            )
+        })
         .collect()
 }
 
@@ -306,7 +314,9 @@ mod tests {
         let (status, body) = post(&url, request.encode_to_vec()).await;
         assert_eq!(status, 200);
         assert!(ExportTraceServiceResponse::decode(body.as_slice()).is_ok());
-        let spans = receiver.wait_for(Duration::from_secs(5), |s| !s.is_empty()).await;
+        let spans = receiver
+            .wait_for(Duration::from_secs(5), |s| !s.is_empty())
+            .await;
         assert_eq!(spans.len(), 1);
         let span = &spans[0];
         assert_eq!(span.service, "api");
@@ -323,7 +333,9 @@ mod tests {
     async fn post(url: &str, body: Vec<u8>) -> (u16, Vec<u8>) {
         let uri: hyper::Uri = url.parse().expect("a URI");
         let authority = uri.authority().expect("a host").to_string();
-        let stream = tokio::net::TcpStream::connect(&authority).await.expect("connects");
+        let stream = tokio::net::TcpStream::connect(&authority)
+            .await
+            .expect("connects");
         let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
             .await
             .expect("handshake");

@@ -9,10 +9,10 @@ use opentelemetry_sdk::trace::Tracer;
 use tracing::{Metadata, Subscriber};
 use tracing_subscriber::{
     EnvFilter, Layer,
-    registry::LookupSpan,
     filter::filter_fn,
     fmt::{self, MakeWriter},
     layer::SubscriberExt,
+    registry::LookupSpan,
     util::SubscriberInitExt,
 };
 
@@ -164,6 +164,7 @@ where
         tracing_opentelemetry::layer()
             .with_tracer(tracer)
             .with_threads(false)
+            .with_location(false)
             .with_tracked_inactivity(false)
             .with_filter(filter_fn(exported))
     });
@@ -181,7 +182,9 @@ where
 /// sends spans (it would make spans of its own to send).
 fn exported(meta: &Metadata<'_>) -> bool {
     const EXPORTER: &[&str] = &["hyper", "reqwest", "h2", "opentelemetry", UNTRACED_TARGET];
-    !EXPORTER.iter().any(|crate_| meta.target().starts_with(crate_))
+    !EXPORTER
+        .iter()
+        .any(|crate_| meta.target().starts_with(crate_))
 }
 
 /// The one subscriber of the project: `filter`, then the lines in `format`. It never

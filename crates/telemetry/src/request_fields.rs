@@ -100,7 +100,8 @@ where
             return self.inner.format_event(ctx, writer, event);
         };
         let mut line = String::new();
-        self.inner.format_event(ctx, Writer::new(&mut line), event)?;
+        self.inner
+            .format_event(ctx, Writer::new(&mut line), event)?;
         // `{…}\n` becomes `{…,"request_id":…,"trace_id":…}\n`.
         match line.trim_end().strip_suffix('}') {
             Some(object) => {
@@ -187,7 +188,9 @@ mod tests {
     fn a_text_line_inside_a_request_names_it_without_the_otel_fields() {
         let text = lines(LogFormat::Text);
         assert!(
-            text.contains("request{request_id=\"r-1\" trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\"}:db:"),
+            text.contains(
+                "request{request_id=\"r-1\" trace_id=\"4bf92f3577b34da6a3ce929d0e0e4736\"}:db:"
+            ),
             "{text}"
         );
         assert!(!text.contains("otel."), "{text}");

@@ -119,6 +119,19 @@ pub struct Traces {
     provider: SdkTracerProvider,
 }
 
+/// Tracing off, with the declared defaults.
+impl Default for TraceSettings {
+    fn default() -> Self {
+        let default = |v: Variable| v.default.unwrap_or_default().to_owned();
+        Self {
+            otel_exporter_otlp_endpoint: None,
+            otel_service_name: None,
+            otel_traces_sampler: default(OTEL_TRACES_SAMPLER),
+            otel_traces_sampler_arg: default(OTEL_TRACES_SAMPLER_ARG),
+        }
+    }
+}
+
 impl TraceSettings {
     /// The checked endpoint's `/v1/traces` URL; None when tracing is off.
     pub fn traces_url(&self) -> Result<Option<String>, TraceError> {
@@ -146,7 +159,10 @@ impl TraceSettings {
         if rest.contains(char::is_whitespace) {
             return Err(invalid(&OTEL_EXPORTER_OTLP_ENDPOINT, "contains a space"));
         }
-        Ok(Some(format!("{}/v1/traces", endpoint.trim_end_matches('/'))))
+        Ok(Some(format!(
+            "{}/v1/traces",
+            endpoint.trim_end_matches('/')
+        )))
     }
 
     /// `OTEL_TRACES_SAMPLER` with its argument, as the OpenTelemetry specification names them.
@@ -333,7 +349,11 @@ mod tests {
             "4bf92f3577b34da6a3ce929d0e0e4736"
         );
         assert!(parent.is_remote() && parent.is_sampled());
-        for bad in ["", "00-zz-00f067aa0ba902b7-01", "00-00000000000000000000000000000000-00f067aa0ba902b7-01"] {
+        for bad in [
+            "",
+            "00-zz-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+        ] {
             assert!(remote_parent(Some(bad), None).is_none(), "{bad}");
         }
     }

@@ -58,21 +58,33 @@ fn one<'a>(spans: &[&'a ReceivedSpan], name: &str) -> &'a ReceivedSpan {
 async fn a_callers_trace_continues_through_the_request_down_to_each_statement() {
     let receiver = Receiver::start().await.expect("a receiver");
     let api = traced_api(&receiver).await;
-    let (get_trace, post_trace) = ("4bf92f3577b34da6a3ce929d0e0e4736", "0af7651916cd43dd8448eb211c80319c");
+    let (get_trace, post_trace) = (
+        "4bf92f3577b34da6a3ce929d0e0e4736",
+        "0af7651916cd43dd8448eb211c80319c",
+    );
     let caller = "00f067aa0ba902b7";
     let get = traceparent(get_trace, caller, "01");
-    assert_eq!(send(&api, reqwest::Method::GET, "/randoms?limit=3", &get).await, 200);
+    assert_eq!(
+        send(&api, reqwest::Method::GET, "/randoms?limit=3", &get).await,
+        200
+    );
     let post = traceparent(post_trace, caller, "01");
-    assert_eq!(send(&api, reqwest::Method::POST, "/randoms", &post).await, 201);
+    assert_eq!(
+        send(&api, reqwest::Method::POST, "/randoms", &post).await,
+        201
+    );
 
     let spans = receiver
         .wait_for(PATIENCE, |spans| {
-            named(spans, "randoms.insert_many").len() == 1 && named(spans, "GET /randoms").len() == 1
+            named(spans, "randoms.insert_many").len() == 1
+                && named(spans, "GET /randoms").len() == 1
         })
         .await;
 
     // GET: the server span is the caller's child, then the pool wait and the statement.
-    let request = *named(&spans, "GET /randoms").first().expect("the GET's span");
+    let request = *named(&spans, "GET /randoms")
+        .first()
+        .expect("the GET's span");
     assert_eq!(request.trace_id, get_trace);
     assert_eq!(request.parent_span_id, caller);
     assert_eq!(request.service, "api");
@@ -86,12 +98,17 @@ async fn a_callers_trace_continues_through_the_request_down_to_each_statement() 
     assert_eq!(select.kind, 3, "a client span");
     assert_eq!(select.attribute("db.system"), Some("postgresql"));
     assert_eq!(select.attribute("db.operation"), Some("SELECT"));
-    assert_eq!(select.attribute("db.statement.name"), Some("randoms.latest"));
+    assert_eq!(
+        select.attribute("db.statement.name"),
+        Some("randoms.latest")
+    );
     assert!(select.start_unix_nano >= request.start_unix_nano);
     assert!(select.end_unix_nano <= request.end_unix_nano);
 
     // POST: the batch the request's row went into, and under it the pool and the INSERT.
-    let request = *named(&spans, "POST /randoms").first().expect("the POST's span");
+    let request = *named(&spans, "POST /randoms")
+        .first()
+        .expect("the POST's span");
     assert_eq!(request.trace_id, post_trace);
     assert_eq!(request.attribute("http.response.status_code"), Some("201"));
     let batch = one(&children(&spans, request), "insert batch");
@@ -106,7 +123,9 @@ async fn a_callers_trace_continues_through_the_request_down_to_each_statement() 
     api.get("/metrics").await;
     let later = receiver.wait_for(Duration::from_secs(2), |_| false).await;
     assert!(
-        !later.iter().any(|s| s.attribute("url.path").is_some_and(|p| p == "/ready" || p == "/metrics")),
+        !later.iter().any(|s| s
+            .attribute("url.path")
+            .is_some_and(|p| p == "/ready" || p == "/metrics")),
         "{later:#?}"
     );
 }
@@ -118,7 +137,10 @@ async fn without_a_caller_each_request_starts_a_trace_and_an_unsampled_caller_is
     // The caller chose not to sample (flags 00): with the default parent-based sampler,
     // nothing of it is exported.
     let unsampled = traceparent("11111111111111111111111111111111", "2222222222222222", "00");
-    assert_eq!(send(&api, reqwest::Method::GET, "/randoms/1", &unsampled).await, 200);
+    assert_eq!(
+        send(&api, reqwest::Method::GET, "/randoms/1", &unsampled).await,
+        200
+    );
     assert_eq!(api.get("/randoms/1").await.status(), 200);
     let spans = receiver
         .wait_for(PATIENCE, |s| !named(s, "GET /randoms/{id}").is_empty())
@@ -126,7 +148,11 @@ async fn without_a_caller_each_request_starts_a_trace_and_an_unsampled_caller_is
     let requests = named(&spans, "GET /randoms/{id}");
     assert_eq!(requests.len(), 1, "{spans:#?}");
     assert_eq!(requests[0].parent_span_id, "", "a new trace's root");
-    assert!(spans.iter().all(|s| s.trace_id != "11111111111111111111111111111111"));
+    assert!(
+        spans
+            .iter()
+            .all(|s| s.trace_id != "11111111111111111111111111111111")
+    );
     one(&children(&spans, requests[0]), "randoms.by_id");
 }
 
@@ -196,13 +222,18 @@ async fn every_line_logged_inside_a_request_carries_its_request_and_trace_ids() 
         .expect("answered");
     assert_eq!(res.status(), 500);
     let fresh = api.get("/randoms/1").await;
-    let fresh_id = fresh.headers()["x-request-id"].to_str().expect("ascii").to_owned();
+    let fresh_id = fresh.headers()["x-request-id"]
+        .to_str()
+        .expect("ascii")
+        .to_owned();
 
     let mut lines: Vec<Value> = Vec::new();
     eventually(PATIENCE, "the error and both access lines", || {
         lines = api.log_events();
         let done = lines.iter().filter(|l| l["message"] == "request").count() >= 2
-            && lines.iter().any(|l| l["message"] == "unexpected database error");
+            && lines
+                .iter()
+                .any(|l| l["message"] == "unexpected database error");
         async move { done }
     })
     .await;
@@ -222,7 +253,10 @@ async fn every_line_logged_inside_a_request_carries_its_request_and_trace_ids() 
     };
     assert_eq!(access("follow-me")["trace_id"], trace);
     // Without a caller's trace, a fresh id: 32 hex digits, not all zero.
-    let fresh_trace = access(&fresh_id)["trace_id"].as_str().expect("a trace id").to_owned();
+    let fresh_trace = access(&fresh_id)["trace_id"]
+        .as_str()
+        .expect("a trace id")
+        .to_owned();
     assert_eq!(fresh_trace.len(), 32);
     assert!(fresh_trace.chars().all(|c| c.is_ascii_hexdigit()) && fresh_trace != "0".repeat(32));
 }

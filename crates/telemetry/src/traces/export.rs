@@ -199,11 +199,18 @@ impl SpanProcessor for Exporting {
     }
 
     fn set_resource(&mut self, resource: &Resource) {
-        let _ = self.send_within(Message::Resource(Box::new(resource.clone())), EXPORT_TIMEOUT);
+        let _ = self.send_within(
+            Message::Resource(Box::new(resource.clone())),
+            EXPORT_TIMEOUT,
+        );
     }
 
     fn shutdown_with_timeout(&self, timeout: Duration) -> OTelSdkResult {
-        let worker = self.worker.lock().unwrap_or_else(PoisonError::into_inner).take();
+        let worker = self
+            .worker
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
         let Some(worker) = worker else {
             return Err(OTelSdkError::AlreadyShutdown);
         };
