@@ -10,6 +10,8 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{RequestInit, Response};
 
+use crate::trace::Action;
+
 /// An item as the page shows it: `domain::Random`'s `id` and `name` (the page does not show
 /// `created_at`).
 #[derive(Debug, Clone, PartialEq)]
@@ -79,27 +81,27 @@ fn string(object: &JsValue, name: &str) -> Result<String, String> {
         .ok_or_else(|| format!("`{name}` is not a string"))
 }
 
-pub async fn config() -> Result<Config, String> {
+pub async fn config(action: Action) -> Result<Config, String> {
     let url = "/config.json";
-    let res = fetch("GET", url)
+    let res = fetch("GET", url, action)
         .await
         .map_err(|e| format!("Could not load {url}: {e}"))?;
     parse(res, url).await
 }
 
 /// The latest ten, newest first.
-pub async fn latest(config: &Config) -> Result<Vec<Item>, String> {
+pub async fn latest(config: &Config, action: Action) -> Result<Vec<Item>, String> {
     let url = url(config, "/randoms");
-    let res = fetch("GET", &url)
+    let res = fetch("GET", &url, action)
         .await
         .map_err(|e| unreachable(&url, &e))?;
     parse(res, &url).await
 }
 
 /// Adds one and returns it.
-pub async fn add(config: &Config) -> Result<Item, String> {
+pub async fn add(config: &Config, action: Action) -> Result<Item, String> {
     let url = url(config, "/randoms");
-    let res = fetch("POST", &url)
+    let res = fetch("POST", &url, action)
         .await
         .map_err(|e| unreachable(&url, &e))?;
     parse(res, &url).await
@@ -113,11 +115,21 @@ fn unreachable(url: &str, e: &str) -> String {
     format!("Cannot reach the API at {url} ({e}).")
 }
 
-/// The answer's head; the error is the browser's reason (a network error, CORS…).
-async fn fetch(method: &str, url: &str) -> Result<Response, String> {
+/// The answer's head, the request sent as part of `action`'s trace; the error is the
+/// browser's reason (a network error, CORS…).
+async fn fetch(method: &str, url: &str, action: Action) -> Result<Response, String> {
     let window = web_sys::window().ok_or("no window")?;
     let init = RequestInit::new();
     init.set_method(method);
+    // A plain object is a valid `HeadersInit`: no `Headers` bindings in the wasm.
+    let headers = js_sys::Object::new();
+    Reflect::set(
+        &headers,
+        &"traceparent".into(),
+        &action.traceparent().into(),
+    )
+    .map_err(|e| reason(&e))?;
+    init.set_headers(&headers);
     let answer = JsFuture::from(window.fetch_with_str_and_init(url, &init))
         .await
         .map_err(|e| reason(&e))?;

@@ -7,6 +7,7 @@ use leptos::{prelude::*, task::spawn_local};
 use crate::{
     api::{self, Config, Item},
     live,
+    trace::Action,
 };
 
 /// What the list area shows.
@@ -35,7 +36,7 @@ pub fn App() -> impl IntoView {
         let this = refreshes.with_value(|n| n + 1);
         refreshes.set_value(this);
         spawn_local(async move {
-            let latest = api::latest(&cfg).await;
+            let latest = api::latest(&cfg, Action::start()).await;
             if let (Ok(latest), true) = (latest, refreshes.get_value() == this) {
                 items.set(latest);
                 load.set(Load::Ready);
@@ -45,18 +46,19 @@ pub fn App() -> impl IntoView {
 
     let reload = move || {
         load.set(Load::Loading);
+        let action = Action::start();
         spawn_local(async move {
             let result = async {
                 let cfg = match config.get_untracked() {
                     Some(cfg) => cfg,
                     None => {
-                        let cfg = api::config().await?;
+                        let cfg = api::config(action).await?;
                         config.set(Some(cfg.clone()));
                         live::follow(api::url(&cfg, "/randoms/events"), refresh);
                         cfg
                     }
                 };
-                api::latest(&cfg).await
+                api::latest(&cfg, action).await
             }
             .await;
             match result {
@@ -76,7 +78,7 @@ pub fn App() -> impl IntoView {
         };
         adding.set(true);
         spawn_local(async move {
-            match api::add(&cfg).await {
+            match api::add(&cfg, Action::start()).await {
                 Ok(created) => {
                     items.update(|list| {
                         list.insert(0, created);

@@ -3,6 +3,7 @@
 mod api;
 mod app;
 mod live;
+mod trace;
 
 fn main() {
     leptos::mount::mount_to_body(app::App);

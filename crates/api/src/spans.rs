@@ -92,24 +92,15 @@ fn status_text(status: StatusCode) -> String {
         .to_owned()
 }
 
-/// A child span, only when spans are exported.
-fn child(make: impl FnOnce() -> Span) -> Span {
-    if traces::enabled() {
-        make()
-    } else {
-        Span::none()
-    }
-}
-
 /// A connection from the pool, the wait traced.
 pub async fn connection(pool: &Pool) -> Result<Object, ApiError> {
-    let span = child(|| info_span!("db.pool.wait", otel.name = "pool wait"));
+    let span = traces::when_exported(|| info_span!("db.pool.wait", otel.name = "pool wait"));
     Ok(pool.get().instrument(span).await?)
 }
 
 /// The span of one statement.
 pub fn statement(statement: Statement) -> Span {
-    child(|| {
+    traces::when_exported(|| {
         info_span!(
             "db.statement",
             otel.name = statement.name,
@@ -123,13 +114,13 @@ pub fn statement(statement: Statement) -> Span {
 
 /// The span of a GET waiting for the cache listener's round trip.
 pub fn cache_sync() -> Span {
-    child(|| info_span!("cache.sync", otel.name = "cache sync"))
+    traces::when_exported(|| info_span!("cache.sync", otel.name = "cache sync"))
 }
 
 /// The span of one batched insert of `rows` rows, a child of the first request's span
 /// (`first`), linked from the others'.
 pub fn insert_batch<'a>(rows: usize, first: &Span, others: impl Iterator<Item = &'a Span>) -> Span {
-    child(|| {
+    traces::when_exported(|| {
         let batch = info_span!(
             parent: first,
             "randoms.insert_batch",
@@ -145,5 +136,5 @@ pub fn insert_batch<'a>(rows: usize, first: &Span, others: impl Iterator<Item = 
 
 /// What a request waiting for a batch hands to it: its current span, when exported.
 pub fn current() -> Span {
-    child(Span::current)
+    traces::when_exported(Span::current)
 }

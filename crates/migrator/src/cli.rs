@@ -7,10 +7,15 @@ use clap::{Parser, Subcommand};
 use db::DbSettings;
 use serde::Deserialize;
 use settings::Variable;
-use telemetry::{LogFormat, Logs, Output};
-use tracing::info;
+use telemetry::{
+    LogFormat, Logs, Output,
+    traces::{TraceSettings, Traces},
+};
+use tracing::{Instrument, info};
 
 use schema_compat::Compatibility;
+
+use crate::trace;
 
 /// Every variable the migrator reads, and all that it reads: [`run`] loads its settings
 /// from this list, and `--help` lists it.
@@ -21,7 +26,9 @@ pub const VARIABLES: &[Variable] = settings::variables![
         default: Some("60"),
         meaning: "how long the migrator waits for the database to come up, with backoff",
     }],
+    &[crate::trace::TRACEPARENT],
     telemetry::VARIABLES,
+    telemetry::traces::VARIABLES,
     settings::VARIABLES,
 ];
 
@@ -56,6 +63,18 @@ pub enum Command {
     Check,
 }
 
+impl Command {
+    /// As typed: `up`, `down`, `status`, `check`.
+    fn name(self) -> &'static str {
+        match self {
+            Self::Up { .. } => "up",
+            Self::Down { .. } => "down",
+            Self::Status => "status",
+            Self::Check => "check",
+        }
+    }
+}
+
 /// `--help`'s list of [`VARIABLES`], from their declarations.
 fn variables_help() -> String {
     let mut help = String::from("Environment (or CONFIG_FILE, keys in lower case):\n");
@@ -87,21 +106,33 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     }
     let settings: Settings = settings::load(VARIABLES)?;
     let db: DbSettings = settings::load(VARIABLES)?;
+    let carrier: trace::Carrier = settings::load(VARIABLES)?;
+    // Held to the end: dropping it sends the run's spans (declared first, so dropped last).
+    let (_traces, tracer) =
+        Traces::start(&settings::load::<TraceSettings>(VARIABLES)?, "migrator")?.unzip();
     // Logs go to stderr: stdout is for `status`'s table. The default leaves out refinery's
     // duplicates of our lines and the server's notices (`relation ... already exists`).
     let _logs = Logs::start(
         settings.log_format,
         Output::Stderr,
         &["refinery_core=warn", "tokio_postgres=warn"],
-        None,
+        tracer,
     )?;
     // A malformed DATABASE_URL is reported as such, not as a connection failure.
     db.pg_config(Duration::from_secs(1))?;
+    let command = cli.command.unwrap_or(Command::Up { target: None });
+    let span = trace::run(command.name(), &carrier);
+    execute(command, &settings, &db).instrument(span).await
+}
 
+/// Connects and runs `command`.
+async fn execute(command: Command, settings: &Settings, db: &DbSettings) -> anyhow::Result<()> {
     info!(database = %db, "connecting");
     let wait = Duration::from_secs(settings.migrate_wait_secs);
-    let mut client = crate::connect(&db, wait).await?;
-    match cli.command.unwrap_or(Command::Up { target: None }) {
+    let mut client = crate::connect(db, wait)
+        .instrument(trace::step("connect"))
+        .await?;
+    match command {
         Command::Up { target } => {
             let report = crate::up(&mut client, target).await?;
             let version = report.version.unwrap_or(0);

@@ -4,12 +4,12 @@ use std::fmt;
 
 use refinery::{Migration, Runner, Target};
 use tokio_postgres::Client;
-use tracing::info;
+use tracing::{Instrument, info};
 
 use crate::{
     Error, embedded,
     history::{self, Applied},
-    lock,
+    lock, trace,
 };
 
 /// A migration named the way its file is: `V{version}__{name}`.
@@ -73,7 +73,8 @@ pub async fn up(client: &mut Client, target: Option<i32>) -> Result<UpReport, Er
             Some(version) => Target::Version(version),
             None => Target::Latest,
         });
-        let applied: Vec<Step> = match runner.run_async(client).await {
+        let run = runner.run_async(client).instrument(trace::step("apply"));
+        let applied: Vec<Step> = match run.await {
             Ok(report) => report.applied_migrations().iter().map(Step::from).collect(),
             Err(e) => {
                 // Those before the failing one are committed: say so before failing.
@@ -117,6 +118,7 @@ pub async fn down(client: &mut Client, target: Option<i32>) -> Result<DownReport
         let mut reverted = Vec::with_capacity(plan.len());
         for (step, sql) in plan {
             revert(client, &step, sql)
+                .instrument(trace::step(format!("revert {step}")))
                 .await
                 .map_err(|source| Error::Revert {
                     version: step.version,

@@ -13,6 +13,7 @@ mod error;
 mod history;
 mod lock;
 mod status;
+mod trace;
 mod wait;
 
 pub use cli::VARIABLES;

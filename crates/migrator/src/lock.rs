@@ -7,9 +7,9 @@
 //! transaction-mode pgbouncer would hand the lock to whichever session ran the statement.
 
 use tokio_postgres::Client;
-use tracing::{info, warn};
+use tracing::{Instrument, info, warn};
 
-use crate::Error;
+use crate::{Error, trace};
 
 /// "migrator" in ASCII: a fixed key every migrator of this schema agrees on.
 const KEY: i64 = 0x6d69_6772_6174_6f72;
@@ -19,7 +19,7 @@ pub async fn exclusive<T>(
     client: &mut Client,
     work: impl AsyncFnOnce(&mut Client) -> Result<T, Error>,
 ) -> Result<T, Error> {
-    acquire(client).await?;
+    acquire(client).instrument(trace::step("lock")).await?;
     let result = work(client).await;
     if let Err(e) = client
         .execute("select pg_advisory_unlock($1)", &[&KEY])

@@ -55,6 +55,7 @@ pub const VARIABLES: &[Variable] = settings::variables![
         },
     ],
     telemetry::VARIABLES,
+    telemetry::traces::VARIABLES,
     settings::VARIABLES,
 ];
 

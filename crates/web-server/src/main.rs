@@ -1,6 +1,7 @@
 use std::{fmt::Display, io::Write, process::ExitCode};
 
-use web_server::{access_log, config::Settings, server};
+use telemetry::traces::{TraceSettings, Traces};
+use web_server::{access_log, config, config::Settings, server};
 
 // Signals and shutdown only: requests are served by `workers`, a runtime per core.
 #[tokio::main(flavor = "current_thread")]
@@ -9,8 +10,15 @@ async fn main() -> ExitCode {
         Ok(settings) => settings,
         Err(e) => return refuse(e),
     };
-    // Held to the end: dropping them flushes the queued log lines.
-    let (_logs, access) = match access_log::start(settings.log_format) {
+    let traces = settings::load::<TraceSettings>(config::VARIABLES)
+        .map_err(anyhow::Error::from)
+        .and_then(|t| Ok(Traces::start(&t, "web-server")?));
+    // Held to the end: dropping them flushes the queued log lines and spans.
+    let (_traces, tracer) = match traces {
+        Ok(traces) => traces.unzip(),
+        Err(e) => return refuse(e),
+    };
+    let (_logs, access) = match access_log::start(settings.log_format, tracer) {
         Ok(logs) => logs,
         Err(e) => return refuse(e),
     };

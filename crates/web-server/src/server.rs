@@ -25,6 +25,7 @@ use crate::{
     app::{App, Body},
     bundle::{Bundle, BundleError},
     config::{ConfigError, Limits, Settings},
+    request_span::RequestSpan,
     workers::{self, Workers},
 };
 
@@ -232,14 +233,16 @@ async fn accept(
     Some((stream, slot))
 }
 
-/// Answers one request and writes its access-log line.
+/// Answers one request, in its span, and writes its access-log line.
 fn handle(app: &App, req: &Request<Incoming>) -> Response<Body> {
     let started = Instant::now();
-    let res = app.respond(req);
+    let trace = RequestSpan::start(req);
+    let res = trace.span.in_scope(|| app.respond(req));
+    trace.answered(req, &res);
     if let Some(log) = app.access_log() {
         log.record(&Entry {
             request_id: None,
-            trace_id: None,
+            trace_id: trace.trace_id.as_deref(),
             method: req.method().as_str(),
             path: req.uri().path(),
             status: res.status().as_u16(),

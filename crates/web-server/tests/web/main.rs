@@ -9,4 +9,5 @@ mod live_reload;
 mod negotiation;
 mod process;
 mod serving;
+mod traces;
 mod traversal;

@@ -1,0 +1,97 @@
+//! A request's trace: a server span per request when traces are exported (continuing the
+//! page's `traceparent`, so `/config.json` and the API calls of one user action are one
+//! trace), and the trace id its access line carries. Without an exporter no span is made;
+//! the access line still carries the caller's trace id when it sent one.
+
+use hyper::{Request, Response, header};
+use telemetry::{
+    REQUEST_SPAN,
+    traces::{self, OpenTelemetrySpanExt, Status, TraceContextExt},
+};
+use tracing::{Span, field::Empty, info_span};
+
+/// The span a request is answered in (`Span::none()` when not exported) and its trace id.
+pub struct RequestSpan {
+    pub span: Span,
+    pub trace_id: Option<String>,
+}
+
+impl RequestSpan {
+    pub fn start<B>(req: &Request<B>) -> Self {
+        let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
+        let parent = traces::remote_parent(header("traceparent"), header("tracestate"));
+        // Probes come every few seconds and say nothing about users.
+        if !traces::enabled() || req.uri().path() == "/healthz" {
+            return Self {
+                span: Span::none(),
+                trace_id: parent.map(|p| p.trace_id().to_string()),
+            };
+        }
+        let span = info_span!(REQUEST_SPAN, trace_id = Empty, otel.kind = "server");
+        let trace_id = traces::adopt(&span, parent).to_string();
+        span.record("trace_id", trace_id.as_str());
+        span.set_attribute("http.request.method", req.method().to_string());
+        span.set_attribute("url.path", req.uri().path().to_owned());
+        Self {
+            span,
+            trace_id: Some(trace_id),
+        }
+    }
+
+    /// Names the span after what answered (`GET /config.json`), with the status.
+    pub fn answered<B, R>(&self, req: &Request<B>, res: &Response<R>) {
+        if self.span.is_none() {
+            return;
+        }
+        let route = route(req.uri().path(), res);
+        self.span.set_attribute("http.route", route);
+        self.span
+            .context()
+            .span()
+            .update_name(format!("{} {route}", req.method()));
+        let status = res.status();
+        self.span
+            .set_attribute("http.response.status_code", i64::from(status.as_u16()));
+        if status.is_server_error() {
+            self.span.set_status(Status::error(status.to_string()));
+        }
+    }
+}
+
+/// A route pattern of few values, so spans group well: the generated config, the dev
+/// channel, the page (`index.html` for `/` and every SPA navigation), or a bundle file.
+fn route<R>(path: &str, res: &Response<R>) -> &'static str {
+    let html = res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|t| t.as_bytes().starts_with(b"text/html"));
+    match path {
+        "/config.json" => "/config.json",
+        _ if path.starts_with("/_dev/") => "/_dev/{*rest}",
+        _ if html => "/{*page}",
+        _ => "/{*asset}",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn typed(content_type: &str) -> Response<()> {
+        let mut res = Response::new(());
+        res.headers_mut()
+            .insert(header::CONTENT_TYPE, content_type.parse().expect("a value"));
+        res
+    }
+
+    #[test]
+    fn routes_are_few() {
+        let html = typed("text/html; charset=utf-8");
+        let js = typed("text/javascript");
+        assert_eq!(route("/config.json", &js), "/config.json");
+        assert_eq!(route("/_dev/boot-id", &js), "/_dev/{*rest}");
+        assert_eq!(route("/", &html), "/{*page}");
+        assert_eq!(route("/users/jane", &html), "/{*page}");
+        assert_eq!(route("/web-1a2b.wasm", &js), "/{*asset}");
+    }
+}
