@@ -1,6 +1,8 @@
-//! `cargo xtask dev` for real: free ports, its own data directory, a POST, edits reaching
-//! the open page in a real browser (a stylesheet swapped in place, the SPA rebuilt and
-//! reloaded), Ctrl-C (SIGINT), nothing left behind, and the data still there next time.
+//! `cargo xtask dev` for real: free ports, its own data directory, a POST and its trace's
+//! waterfall in the log, the page's load as one trace through the static server and the
+//! API on dev's traces page, edits reaching the open page in a real browser (a stylesheet
+//! swapped in place, the SPA rebuilt and reloaded), Ctrl-C (SIGINT), nothing left behind,
+//! and the data still there next time.
 
 use std::{
     io::{BufRead, BufReader},
@@ -26,7 +28,7 @@ struct Dev {
 }
 
 impl Dev {
-    fn start(api: u16, web: u16, data: &Path) -> Self {
+    fn start([api, web, traces]: [u16; 3], data: &Path) -> Self {
         let mut cmd = Command::new(env!("CARGO_BIN_EXE_xtask"));
         cmd.args([
             "dev",
@@ -34,6 +36,11 @@ impl Dev {
             &api.to_string(),
             "--web-port",
             &web.to_string(),
+            "--traces-port",
+            &traces.to_string(),
+            // Every request's waterfall is printed.
+            "--slow-ms",
+            "0",
         ])
         .arg("--data-dir")
         .arg(data)
@@ -140,7 +147,34 @@ fn edit(path: &str, edit: impl FnOnce(&str) -> String) -> Restore {
     Restore { path, original }
 }
 
-async fn edits_reach_the_open_page(web: u16) {
+/// The ids of the traces dev's page lists.
+fn listed_traces(traces: u16) -> Vec<String> {
+    let (_, list) = get(&format!("http://127.0.0.1:{traces}/")).unwrap_or_default();
+    list.split("href=\"/traces/")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Loading the page is one trace: `/config.json` from the static server, then the list
+/// from the API, each continuing the page's `traceparent`.
+async fn the_page_load_is_one_trace(traces: u16) {
+    until_page("a trace through the static server and the API", || async {
+        listed_traces(traces).iter().any(|id| {
+            let (status, page) =
+                get(&format!("http://127.0.0.1:{traces}/traces/{id}")).unwrap_or_default();
+            status == 200
+                && page.contains("GET /config.json")
+                && page.contains("GET /randoms")
+                && page.contains("web-server")
+                && page.contains("api")
+        })
+    })
+    .await;
+}
+
+async fn edits_reach_the_open_page(web: u16, traces: u16) {
     let browser = e2e::browser::Browser::start()
         .await
         .expect("headless Chromium");
@@ -159,6 +193,7 @@ async fn edits_reach_the_open_page(web: u16) {
             .is_some_and(|h| h.contains("random UUIDs"))
     })
     .await;
+    the_page_load_is_one_trace(traces).await;
     eval("window.keptAcrossEdits = 'yes'; return null").await;
 
     let restore = edit("web/style.css", |css| {
@@ -214,12 +249,10 @@ where
 fn dev_runs_the_stack_rebuilds_on_change_and_stops_cleanly() {
     let data = std::env::temp_dir().join(format!("xtask-dev-test-{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&data);
-    let (api, web) = (
-        processes::free_port().expect("a free port"),
-        processes::free_port().expect("a free port"),
-    );
+    let ports = [(); 3].map(|()| processes::free_port().expect("a free port"));
+    let [api, web, traces] = ports;
 
-    let dev = Dev::start(api, web, &data);
+    let dev = Dev::start(ports, &data);
     let (status, page) = get(&format!("http://127.0.0.1:{web}/")).expect("the SPA answers");
     assert_eq!(status, 200);
     assert!(
@@ -237,11 +270,19 @@ fn dev_runs_the_stack_rebuilds_on_change_and_stops_cleanly() {
     let created: serde_json::Value =
         serde_json::from_str(&res.body_mut().read_to_string().expect("body")).expect("json");
     let id = created["id"].as_i64().expect("an id");
+    // Its waterfall, down to the insert, in the log stream.
+    dev.until("the POST's waterfall", REBUILD, || {
+        let lines = dev.lines.lock().expect("lock");
+        let header = lines
+            .iter()
+            .position(|l| l.contains("trace |") && l.contains("POST /randoms"));
+        header.is_some_and(|at| lines[at..].iter().any(|l| l.contains("insert batch")))
+    });
 
     // In a real browser: a stylesheet edit is swapped into the open page (no reload, the
     // page's state kept), and an edit of the SPA's Rust reloads it with the new build.
     let runtime = tokio::runtime::Runtime::new().expect("a runtime");
-    runtime.block_on(edits_reach_the_open_page(web));
+    runtime.block_on(edits_reach_the_open_page(web, traces));
     dev.until("the rebuilds settle", REBUILD, || {
         let lines = dev.lines.lock().expect("lock");
         lines
@@ -270,13 +311,13 @@ fn dev_runs_the_stack_rebuilds_on_change_and_stops_cleanly() {
                 .ok()
         })
         .expect("the db URL is printed");
-    dev.interrupt_and_check_clean(&[api, web, db_port]);
+    dev.interrupt_and_check_clean(&[api, web, traces, db_port]);
 
     // The data survives a restart.
-    let dev = Dev::start(api, web, &data);
+    let dev = Dev::start(ports, &data);
     let (status, _) =
         get(&format!("http://127.0.0.1:{api}/randoms/{id}")).expect("the API answers");
     assert_eq!(status, 200, "row {id} survived the restart");
-    dev.interrupt_and_check_clean(&[api, web]);
+    dev.interrupt_and_check_clean(&[api, web, traces]);
     let _ = std::fs::remove_dir_all(&data);
 }

@@ -1,5 +1,5 @@
 //! One place that prints: every line prefixed with its source (`api`, `web`, `db`,
-//! `migrator`, `dev`), coloured on a terminal, and kept clear of progress spinners.
+//! `migrator`, `trace`, `dev`), coloured on a terminal, and kept clear of progress spinners.
 
 use std::{
     io::{BufRead, BufReader, Read},
@@ -90,6 +90,7 @@ fn style_for(source: &str) -> Style {
         "db" => Style::new().blue(),
         "migrator" => Style::new().yellow(),
         "build" => Style::new().red(),
+        "trace" => Style::new().white().dim(),
         _ => Style::new().green().bold(),
     }
 }
