@@ -80,11 +80,11 @@ pub fn App() -> impl IntoView {
         spawn_local(async move {
             match api::add(&cfg, Action::start()).await {
                 Ok(created) => {
-                    items.update(|list| {
-                        list.insert(0, created);
-                        list.truncate(usize::from(Limit::DEFAULT.get()));
-                    });
+                    items.update(|list| place(list, created));
                     load.set(Load::Ready);
+                    // A refresh started before the insert committed may still answer,
+                    // without the new row: a later one, started now, supersedes it.
+                    refresh();
                 }
                 Err(message) => load.set(Load::Failed(message)),
             }
@@ -123,5 +123,15 @@ pub fn App() -> impl IntoView {
                 } />
             </ol>
         </main>
+    }
+}
+
+/// Puts a new item in its place in the list, newest (highest id) first, once: the refresh
+/// its own change event asked for may have brought it already, and a repeated key would
+/// make `<For>` show one row less.
+fn place(list: &mut Vec<Item>, item: Item) {
+    if let Err(at) = list.binary_search_by(|shown| item.id.cmp(&shown.id)) {
+        list.insert(at, item);
+        list.truncate(usize::from(Limit::DEFAULT.get()));
     }
 }

@@ -52,6 +52,32 @@ impl Stats {
         let s = self.socket;
         self.non_2xx_3xx + s.connect + s.read + s.write + s.timeout
     }
+
+    /// Two runs of the same load as one: their requests over their time, the mean of their
+    /// percentiles (wrk does not report enough to merge them exactly), every error.
+    pub fn merged(&self, other: &Stats) -> Stats {
+        let seconds = self.seconds + other.seconds;
+        let per_sec = |total: f64| total / seconds.max(f64::MIN_POSITIVE);
+        let mean = |a: Duration, b: Duration| (a + b) / 2;
+        let (a, b) = (self.socket, other.socket);
+        Stats {
+            requests: self.requests + other.requests,
+            seconds,
+            requests_per_sec: per_sec((self.requests + other.requests) as f64),
+            transfer_per_sec: per_sec(
+                self.transfer_per_sec * self.seconds + other.transfer_per_sec * other.seconds,
+            ),
+            latency_p50: mean(self.latency_p50, other.latency_p50),
+            latency_p99: mean(self.latency_p99, other.latency_p99),
+            non_2xx_3xx: self.non_2xx_3xx + other.non_2xx_3xx,
+            socket: SocketErrors {
+                connect: a.connect + b.connect,
+                read: a.read + b.read,
+                write: a.write + b.write,
+                timeout: a.timeout + b.timeout,
+            },
+        }
+    }
 }
 
 /// Runs wrk against `url` with an optional `Accept-Encoding`.

@@ -64,6 +64,8 @@ struct Row {
     scenario: &'static Scenario,
     api: wrk::Stats,
     pgbench: pgbench::Stats,
+    /// The same load, in halves around the traced ones, on the API (tracing off).
+    untraced: wrk::Stats,
     /// The same load on an API exporting every span (sampler `always_on`).
     traced: wrk::Stats,
 }
@@ -163,7 +165,8 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
         let measure = |settings: &Settings,
                        api: &mut Server,
                        url: &str,
-                       what: &str|
+                       what: &str,
+                       load: wrk::Load|
          -> anyhow::Result<wrk::Stats> {
             eprintln!("bench: {} on the API{what}", scenario.name);
             let warm = wrk::Load {
@@ -195,7 +198,7 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
             );
             Ok(stats)
         };
-        let mut measure_api = |settings: &Settings| measure(settings, &mut api, &url, "");
+        let mut measure_api = |settings: &Settings| measure(settings, &mut api, &url, "", load);
         // Alternate who goes first, so a drift in the machine's load favours neither.
         let (api_stats, pgbench_stats) = if i % 2 == 0 {
             let a = measure_api(settings)?;
@@ -204,14 +207,42 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
             let p = measure_pgbench(settings)?;
             (measure_api(settings)?, p)
         };
+        // Tracing on against off, in halves ordered off, on, on, off: a drift over the runs
+        // (a table growing under POSTs, autovacuum catching up) weighs on both alike.
         let traced_url = format!("{traced_base}{}", scenario.path);
         verify(&traced_url, scenario)?;
-        let traced_stats = measure(settings, &mut traced, &traced_url, ", tracing")?;
+        let half = wrk::Load {
+            duration: load.duration / 2,
+            ..load
+        };
+        let off = measure(settings, &mut api, &url, ", tracing off (1/2)", half)?;
+        let on = measure(
+            settings,
+            &mut traced,
+            &traced_url,
+            ", tracing on (1/2)",
+            half,
+        )?;
+        let on = on.merged(&measure(
+            settings,
+            &mut traced,
+            &traced_url,
+            ", tracing on (2/2)",
+            half,
+        )?);
+        let off = off.merged(&measure(
+            settings,
+            &mut api,
+            &url,
+            ", tracing off (2/2)",
+            half,
+        )?);
         rows.push(Row {
             scenario,
             api: api_stats,
             pgbench: pgbench_stats,
-            traced: traced_stats,
+            untraced: off,
+            traced: on,
         });
     }
     let peak_rss = api.peak_rss()?;

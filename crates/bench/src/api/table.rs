@@ -30,13 +30,13 @@ impl Row {
         }
     }
 
-    /// The traced API's throughput over the untraced one's.
+    /// The traced API's throughput over the untraced one's, measured around it.
     fn traced_ratio(&self) -> f64 {
-        self.traced.requests_per_sec / self.api.requests_per_sec.max(f64::MIN_POSITIVE)
+        self.traced.requests_per_sec / self.untraced.requests_per_sec.max(f64::MIN_POSITIVE)
     }
 
     fn traced_verdict(&self) -> Verdict {
-        if self.api.errors() > 0 || self.traced.errors() > 0 {
+        if self.untraced.errors() > 0 || self.traced.errors() > 0 {
             Verdict::Invalid
         } else {
             Verdict::from_bool(self.traced_ratio() >= TRACED_TARGET)
@@ -81,7 +81,7 @@ impl Outcome {
             .map(|r| {
                 vec![
                     r.scenario.name.to_owned(),
-                    report::rate(r.api.requests_per_sec),
+                    report::rate(r.untraced.requests_per_sec),
                     report::rate(r.traced.requests_per_sec),
                     format!("{:.2}× {}", r.traced_ratio(), r.traced_verdict().label()),
                     report::millis(r.traced.latency_p99),
@@ -161,6 +161,7 @@ impl Outcome {
                     "target": RATIO_TARGET,
                     "verdict": r.verdict().key(),
                     "traced": {
+                        "untraced_requests_per_sec": r.untraced.requests_per_sec,
                         "requests_per_sec": r.traced.requests_per_sec,
                         "latency_p99_ms": r.traced.latency_p99.as_secs_f64() * 1e3,
                         "errors": r.traced.errors(),
