@@ -3,10 +3,7 @@
 //! and, when traces are exported, its children: the pool wait, each statement, the cache
 //! sync, the batched insert. Without an exporter the children are `Span::none()`.
 
-use actix_web::{
-    dev::{ServiceRequest, ServiceResponse},
-    http::StatusCode,
-};
+use actix_web::{HttpRequest, dev::ServiceRequest, http::StatusCode};
 use deadpool_postgres::{Object, Pool};
 use telemetry::traces::TraceContextExt;
 use telemetry::{
@@ -57,24 +54,18 @@ pub fn request(req: &ServiceRequest, request_id: &str) -> (Span, String) {
     (span, trace_id)
 }
 
-/// Names `span` after the route that answered, with the status.
-pub fn answered<B>(
-    span: &Span,
-    method: &str,
-    result: &Result<ServiceResponse<B>, actix_web::Error>,
-) {
+/// Names `span` after the route that answered `routed` (none when the service failed),
+/// with the status.
+pub fn answered(span: &Span, method: &str, status: StatusCode, routed: Option<&HttpRequest>) {
     if !traces::enabled() {
         return;
     }
-    let (status, route) = match result {
-        Ok(res) => (res.status(), res.request().match_pattern()),
-        Err(e) => (e.as_response_error().status_code(), None),
-    };
     // Named once the router matched: `GET /randoms/{id}`, or the bare method without a route.
-    let name = match &route {
+    let name = match routed.and_then(HttpRequest::match_pattern) {
         Some(route) => {
-            span.set_attribute("http.route", route.clone());
-            format!("{method} {route}")
+            let name = format!("{method} {route}");
+            span.set_attribute("http.route", route);
+            name
         }
         None => method.to_owned(),
     };

@@ -3,25 +3,18 @@
 //! or reset connection as `ERROR actix_http::h1::dispatcher: stream error: …`, so any
 //! client could fill the log with errors that say nothing about the server.
 //!
-//! Done in the event formatter, so no event is dispatched from inside the subscriber and
-//! per-layer filtering stays out of it: such an event is written as a DEBUG line when
+//! Done in the event formatter ([`crate::lines::Lines`]), so no event is dispatched from
+//! inside the subscriber and per-layer filtering stays out of it: such an event is written as a DEBUG line when
 //! `RUST_LOG` enables DEBUG for [`CLIENT_ERROR_TARGET`], else not at all. The dispatcher's
 //! other errors (a response body of ours that failed, say) stay ERROR.
 
 use std::{
     fmt,
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
+    sync::atomic::{AtomicBool, Ordering},
 };
 
-use tracing::{Event, Level, Subscriber, field::Field};
-use tracing_subscriber::{
-    field::Visit,
-    fmt::{FmtContext, FormatEvent, FormatFields, format::Writer},
-    registry::LookupSpan,
-};
+use tracing::{Event, Level, field::Field};
+use tracing_subscriber::field::Visit;
 
 use crate::{LogFormat, access};
 
@@ -31,63 +24,27 @@ pub const CLIENT_ERROR_TARGET: &str = "client_error";
 /// (target, message prefix) of the events that are a client's fault.
 const DEMOTED: &[(&str, &str)] = &[("actix_http::h1::dispatcher", "stream error: ")];
 
-/// An event formatter that demotes client errors and formats the rest with `F`.
-pub(crate) struct Demoting<F> {
-    inner: F,
-    format: LogFormat,
-    /// Whether `RUST_LOG` enables the demoted lines; decided once the subscriber is set.
-    shown: Arc<AtomicBool>,
-}
-
-impl<F> Demoting<F> {
-    pub(crate) fn new(inner: F, format: LogFormat, shown: Arc<AtomicBool>) -> Self {
-        Self {
-            inner,
-            format,
-            shown,
-        }
-    }
-}
-
 /// Run with the subscriber that holds `shown` as the current one.
 pub(crate) fn decide(shown: &AtomicBool) {
     let enabled = tracing::enabled!(target: CLIENT_ERROR_TARGET, Level::DEBUG);
     shown.store(enabled, Ordering::Relaxed);
 }
 
-impl<S, N, F> FormatEvent<S, N> for Demoting<F>
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-    F: FormatEvent<S, N>,
-{
-    fn format_event(
-        &self,
-        ctx: &FmtContext<'_, S, N>,
-        mut writer: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
-        let Some(message) = client_error(event) else {
-            return self.inner.format_event(ctx, writer, event);
-        };
-        if !self.shown.load(Ordering::Relaxed) {
-            // Nothing written: the subscriber writes no line.
-            return Ok(());
-        }
-        let mut line = String::new();
-        access::format_message(
-            self.format,
-            access::Level::Debug,
-            CLIENT_ERROR_TARGET,
-            &message,
-            &mut line,
-        );
-        writer.write_str(&line)
-    }
+/// The DEBUG line that stands for a demoted `message`.
+pub(crate) fn demoted_line(format: LogFormat, message: &str) -> String {
+    let mut line = String::new();
+    access::format_message(
+        format,
+        access::Level::Debug,
+        CLIENT_ERROR_TARGET,
+        message,
+        &mut line,
+    );
+    line
 }
 
 /// The message of an event that is a client's fault.
-fn client_error(event: &Event<'_>) -> Option<String> {
+pub(crate) fn client_error(event: &Event<'_>) -> Option<String> {
     let meta = event.metadata();
     if *meta.level() != Level::ERROR {
         return None;
@@ -116,6 +73,8 @@ impl Visit for Message {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use crate::sink::Shared;
 

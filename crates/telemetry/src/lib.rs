@@ -10,6 +10,7 @@
 
 pub mod access;
 mod client_errors;
+mod lines;
 mod logs;
 mod request_fields;
 pub mod shutdown;

@@ -19,8 +19,9 @@ use tracing_subscriber::{
 use crate::{
     Error, LogFormat, RUST_LOG,
     access::AccessLog,
-    client_errors::{self, Demoting},
-    request_fields::{self, WithRequest},
+    client_errors,
+    lines::Lines,
+    request_fields::{self, JsonIds},
     sink::{self, Sink},
     traces::UNTRACED_TARGET,
 };
@@ -205,14 +206,14 @@ where
         LogFormat::Json => layer
             .json()
             .with_ansi(false)
-            .event_format(Demoting::new(
-                WithRequest::new(
-                    fmt::format()
-                        .json()
-                        .flatten_event(true)
-                        .with_current_span(false)
-                        .with_span_list(false),
-                ),
+            // JSON lines show no span's fields but the request's ids, which Lines adds.
+            .fmt_fields(JsonIds)
+            .event_format(Lines::new(
+                fmt::format()
+                    .json()
+                    .flatten_event(true)
+                    .with_current_span(false)
+                    .with_span_list(false),
                 format,
                 shown,
             ))
@@ -220,7 +221,7 @@ where
         LogFormat::Text => layer
             .with_ansi(ansi)
             .fmt_fields(request_fields::text_fields())
-            .event_format(Demoting::new(fmt::format(), format, shown))
+            .event_format(Lines::new(fmt::format(), format, shown))
             .boxed(),
     };
     tracing_subscriber::registry().with(filter).with(layer)

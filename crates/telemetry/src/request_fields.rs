@@ -2,15 +2,15 @@
 //! servers run each request in a [`REQUEST_SPAN`] with `request_id` and `trace_id` fields.
 //! Text lines show them as the span's context (`request{request_id=… trace_id=…}:`), minus
 //! the `otel.*` fields that only name the span for OpenTelemetry; JSON lines get them as
-//! top-level keys ([`WithRequest`]).
+//! top-level keys ([`JsonIds`]).
 
 use std::fmt;
 
-use tracing::{Event, Subscriber, field::Field};
+use tracing::{Subscriber, field::Field, span};
 use tracing_subscriber::{
-    field::{MakeVisitor, Visit, VisitFmt, VisitOutput},
+    field::{MakeVisitor, RecordFields, Visit, VisitFmt, VisitOutput},
     fmt::{
-        FmtContext, FormatEvent, FormatFields, FormattedFields,
+        FmtContext, FormatFields, FormattedFields,
         format::{DefaultFields, Writer},
     },
     registry::LookupSpan,
@@ -73,50 +73,55 @@ impl<V: VisitOutput<fmt::Result>> VisitOutput<fmt::Result> for SkipOtel<V> {
     }
 }
 
-/// A JSON event formatter that adds the request span's ids to each line inside one.
-pub(crate) struct WithRequest<F> {
-    inner: F,
-}
+/// JSON lines' span fields: only the request span's ids, kept as the JSON fragment
+/// `,"request_id":"…","trace_id":"…"` that [`crate::lines::Lines`] appends to each line
+/// inside the span. JSON lines show no other span field, so nothing else is formatted, and
+/// nothing is parsed back.
+pub(crate) struct JsonIds;
 
-impl<F> WithRequest<F> {
-    pub(crate) fn new(inner: F) -> Self {
-        Self { inner }
+impl<'w> FormatFields<'w> for JsonIds {
+    fn format_fields<R: RecordFields>(&self, mut writer: Writer<'w>, fields: R) -> fmt::Result {
+        let mut ids = Ids {
+            writer: &mut writer,
+            result: Ok(()),
+        };
+        fields.record(&mut ids);
+        ids.result
+    }
+
+    /// Appended as they are recorded: `trace_id` comes after the span is made.
+    fn add_fields(
+        &self,
+        current: &'w mut FormattedFields<Self>,
+        fields: &span::Record<'_>,
+    ) -> fmt::Result {
+        self.format_fields(current.as_writer(), fields)
     }
 }
 
-impl<S, N, F> FormatEvent<S, N> for WithRequest<F>
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-    F: FormatEvent<S, N>,
-{
-    fn format_event(
-        &self,
-        ctx: &FmtContext<'_, S, N>,
-        mut writer: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
-        let Some(ids) = request_ids::<S, N>(ctx) else {
-            return self.inner.format_event(ctx, writer, event);
-        };
-        let mut line = String::new();
-        self.inner
-            .format_event(ctx, Writer::new(&mut line), event)?;
-        // `{…}\n` becomes `{…,"request_id":…,"trace_id":…}\n`.
-        match line.trim_end().strip_suffix('}') {
-            Some(object) => {
-                writer.write_str(object)?;
-                writer.write_str(&ids)?;
-                writer.write_str("}\n")
-            }
-            None => writer.write_str(&line),
+struct Ids<'a, 'w> {
+    writer: &'a mut Writer<'w>,
+    result: fmt::Result,
+}
+
+impl Visit for Ids<'_, '_> {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if self.result.is_ok() && REPEATED.contains(&field.name()) {
+            self.result = serde_json::to_string(value)
+                .map_err(|_| fmt::Error)
+                .and_then(|value| write!(self.writer, ",\"{}\":{value}", field.name()));
+        }
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if REPEATED.contains(&field.name()) {
+            self.record_str(field, &format!("{value:?}"));
         }
     }
 }
 
-/// `,"request_id":…,"trace_id":…` from the request span around the event, if any: its
-/// fields as the JSON formatter stored them.
-fn request_ids<S, N>(ctx: &FmtContext<'_, S, N>) -> Option<String>
+/// `,"request_id":…,"trace_id":…` of the request span around the event, if any.
+pub(crate) fn request_ids<S, N>(ctx: &FmtContext<'_, S, N>) -> Option<String>
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
     N: for<'a> FormatFields<'a> + 'static,
@@ -124,17 +129,8 @@ where
     let scope = ctx.event_scope()?;
     let span = scope.from_root().find(|span| span.name() == REQUEST_SPAN)?;
     let extensions = span.extensions();
-    let fields = extensions.get::<FormattedFields<N>>()?;
-    let fields: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(fields.as_str()).ok()?;
-    let mut ids = String::new();
-    for (key, value) in REPEATED
-        .iter()
-        .filter_map(|&key| Some((key, fields.get(key)?)))
-    {
-        ids.push_str(&format!(",{key:?}:{value}"));
-    }
-    (!ids.is_empty()).then_some(ids)
+    let ids = extensions.get::<FormattedFields<JsonIds>>()?;
+    (!ids.is_empty()).then(|| ids.as_str().to_owned())
 }
 
 #[cfg(test)]

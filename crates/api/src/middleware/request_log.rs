@@ -37,11 +37,11 @@ pub async fn request_log(
     let path = req.path().to_owned();
     let (span, trace_id) = spans::request(&req, request_id.to_str().unwrap_or_default());
     let result = next.call(req).instrument(span.clone()).await;
-    spans::answered(&span, method.as_str(), &result);
-    let status = match &result {
-        Ok(res) => res.status(),
-        Err(e) => e.as_response_error().status_code(),
+    let (status, routed) = match &result {
+        Ok(res) => (res.status(), Some(res.request())),
+        Err(e) => (e.as_response_error().status_code(), None),
     };
+    spans::answered(&span, method.as_str(), status, routed);
     if let Some(log) = crate::access_log::get() {
         log.record(&Entry {
             request_id: request_id.to_str().ok(),
