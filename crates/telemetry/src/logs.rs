@@ -167,6 +167,9 @@ where
             .with_threads(false)
             .with_location(false)
             .with_tracked_inactivity(false)
+            // Nothing here reads OpenTelemetry's current context: attaching it on every poll
+            // of a request cost a lookup and a guard each time.
+            .with_context_activation(false)
             .with_filter(filter_fn(exported))
     });
     let installed = subscriber(format, filter, writer, ansi, shown.clone())
