@@ -66,14 +66,62 @@ struct Row {
     pgbench: pgbench::Stats,
     /// The same load, in halves around the traced ones, on the API (tracing off).
     untraced: wrk::Stats,
-    /// The same load on an API exporting every span (sampler `always_on`).
-    traced: wrk::Stats,
+    /// The same load on the API with each of [`Tracing::ALL`] (in that order).
+    traced: Vec<wrk::Stats>,
+}
+
+/// The API with spans exported, as measured against it tracing nothing.
+struct Tracing {
+    /// What the report calls it.
+    name: String,
+    sampler: String,
+    ratio: String,
+}
+
+impl Tracing {
+    /// Every span (what `cargo xtask dev` does, the most it can cost), then as the prod
+    /// overlay deploys it.
+    fn all() -> anyhow::Result<Vec<Tracing>> {
+        let (sampler, ratio) = prod_sampler()?;
+        Ok(vec![
+            Tracing {
+                name: "every span (`always_on`)".to_owned(),
+                sampler: "always_on".to_owned(),
+                ratio: "1.0".to_owned(),
+            },
+            Tracing {
+                name: format!("as prod samples (`{sampler}` {ratio})"),
+                sampler,
+                ratio,
+            },
+        ])
+    }
+}
+
+/// `OTEL_TRACES_SAMPLER` and its argument as the prod overlay sets them for the API.
+fn prod_sampler() -> anyhow::Result<(String, String)> {
+    let path = project::root()?.join("deploy/overlays/prod/kustomization.yaml");
+    let text =
+        std::fs::read_to_string(&path).with_context(|| format!("reading {}", path.display()))?;
+    let literal = |name: &str| {
+        let prefix = format!("- {name}=");
+        text.lines()
+            .find_map(|l| l.trim().strip_prefix(&prefix))
+            .map(str::to_owned)
+            .with_context(|| format!("no {name} literal in {}", path.display()))
+    };
+    Ok((
+        literal("OTEL_TRACES_SAMPLER")?,
+        literal("OTEL_TRACES_SAMPLER_ARG")?,
+    ))
 }
 
 pub struct Outcome {
     rows: Vec<Row>,
-    /// Spans the traced API exported and dropped over all its loads.
-    spans: Spans,
+    /// What each traced API ([`Tracing::all`]) was and exported and dropped over its loads.
+    tracings: Vec<(Tracing, Spans)>,
+    /// Export requests the stand-in collector answered, from every traced API.
+    export_requests: u64,
     peak_rss: u64,
     starts: Vec<Duration>,
     wrk: String,
@@ -139,21 +187,28 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
     let mut api = lab.start(port, "api-load", &[])?;
     let base = format!("http://127.0.0.1:{port}");
     wait_ready(&mut api, &base)?;
-    // The same API exporting every span to a collector that accepts them unread (as one on
-    // another machine would cost this one); idle while the other is measured.
+    // The same API exporting spans to a collector that accepts them unread (as one on
+    // another machine would cost this one), once per way of tracing; idle while another is
+    // measured.
     let runtime = tokio::runtime::Runtime::new().context("a runtime for the collector")?;
     let collector = runtime
         .block_on(otlp_receiver::Receiver::discarding())
         .context("starting the stand-in collector")?;
-    let traced_port = process::free_port()?;
     let endpoint = collector.endpoint();
-    let tracing_on = [
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-        ("OTEL_TRACES_SAMPLER", "always_on"),
-    ];
-    let mut traced = lab.start(traced_port, "api-traced", &tracing_on)?;
-    let traced_base = format!("http://127.0.0.1:{traced_port}");
-    wait_ready(&mut traced, &traced_base)?;
+    let tracings = Tracing::all()?;
+    let mut traced = Vec::new();
+    for (n, tracing) in tracings.iter().enumerate() {
+        let port = process::free_port()?;
+        let env = [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+            ("OTEL_TRACES_SAMPLER", tracing.sampler.as_str()),
+            ("OTEL_TRACES_SAMPLER_ARG", tracing.ratio.as_str()),
+        ];
+        let mut server = lab.start(port, &format!("api-traced-{n}"), &env)?;
+        let base = format!("http://127.0.0.1:{port}");
+        wait_ready(&mut server, &base)?;
+        traced.push((server, base));
+    }
     let post_script = lab.tmp.path().join("post.lua");
     std::fs::write(&post_script, "wrk.method = \"POST\"\n").context("writing post.lua")?;
 
@@ -207,30 +262,26 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
             let p = measure_pgbench(settings)?;
             (measure_api(settings)?, p)
         };
-        // Tracing on against off, in halves ordered off, on, on, off: a drift over the runs
-        // (a table growing under POSTs, autovacuum catching up) weighs on both alike.
-        let traced_url = format!("{traced_base}{}", scenario.path);
-        verify(&traced_url, scenario)?;
+        // Tracing on against off, each in halves, in the order off, on 1, on 2, on 2, on 1,
+        // off: a drift over the runs (a table growing under POSTs, autovacuum catching up)
+        // weighs on each alike.
         let half = wrk::Load {
             duration: load.duration / 2,
             ..load
         };
-        let off = measure(settings, &mut api, &url, ", tracing off (1/2)", half)?;
-        let on = measure(
-            settings,
-            &mut traced,
-            &traced_url,
-            ", tracing on (1/2)",
-            half,
-        )?;
-        let on = on.merged(&measure(
-            settings,
-            &mut traced,
-            &traced_url,
-            ", tracing on (2/2)",
-            half,
-        )?);
-        let off = off.merged(&measure(
+        let mut off = measure(settings, &mut api, &url, ", tracing off (1/2)", half)?;
+        let mut on = Vec::new();
+        for (server, base) in traced.iter_mut() {
+            let url = format!("{base}{}", scenario.path);
+            verify(&url, scenario)?;
+            on.push(measure(settings, server, &url, ", tracing on (1/2)", half)?);
+        }
+        for ((server, base), first) in traced.iter_mut().zip(on.iter_mut()).rev() {
+            let url = format!("{base}{}", scenario.path);
+            let second = measure(settings, server, &url, ", tracing on (2/2)", half)?;
+            *first = first.merged(&second);
+        }
+        off = off.merged(&measure(
             settings,
             &mut api,
             &url,
@@ -247,8 +298,12 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
     }
     let peak_rss = api.peak_rss()?;
     api.stop();
-    let spans = Spans::of(&traced_base, collector.requests())?;
-    traced.stop();
+    let mut spans = Vec::new();
+    for (mut server, base) in traced {
+        spans.push(Spans::of(&base)?);
+        server.stop();
+    }
+    let tracings = tracings.into_iter().zip(spans).collect();
 
     let mut starts = Vec::new();
     for n in 0..STARTS {
@@ -263,7 +318,8 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
 
     Ok(Outcome {
         rows,
-        spans,
+        tracings,
+        export_requests: collector.requests(),
         peak_rss,
         starts,
         wrk: load.describe(),
@@ -290,15 +346,14 @@ impl Lab {
     }
 }
 
-/// What the traced API's `/metrics` says it exported and dropped, and what the collector got.
+/// What a traced API's `/metrics` says it exported and dropped.
 struct Spans {
     exported: f64,
     dropped: f64,
-    requests: u64,
 }
 
 impl Spans {
-    fn of(base: &str, requests: u64) -> anyhow::Result<Self> {
+    fn of(base: &str) -> anyhow::Result<Self> {
         let text = ureq::get(&format!("{base}/metrics"))
             .call()
             .and_then(|mut res| res.body_mut().read_to_string())
@@ -311,7 +366,6 @@ impl Spans {
         Ok(Self {
             exported: total("api_trace_spans_exported_total")?,
             dropped: total("api_trace_spans_dropped_total")?,
-            requests,
         })
     }
 }

@@ -30,16 +30,17 @@ impl Row {
         }
     }
 
-    /// The traced API's throughput over the untraced one's, measured around it.
-    fn traced_ratio(&self) -> f64 {
-        self.traced.requests_per_sec / self.untraced.requests_per_sec.max(f64::MIN_POSITIVE)
+    /// The throughput with tracing `n` (of [`super::Tracing::all`]) over the throughput
+    /// without, measured around it.
+    fn traced_ratio(&self, n: usize) -> f64 {
+        self.traced[n].requests_per_sec / self.untraced.requests_per_sec.max(f64::MIN_POSITIVE)
     }
 
-    fn traced_verdict(&self) -> Verdict {
-        if self.untraced.errors() > 0 || self.traced.errors() > 0 {
+    fn traced_verdict(&self, n: usize) -> Verdict {
+        if self.untraced.errors() > 0 || self.traced[n].errors() > 0 {
             Verdict::Invalid
         } else {
-            Verdict::from_bool(self.traced_ratio() >= TRACED_TARGET)
+            Verdict::from_bool(self.traced_ratio(n) >= TRACED_TARGET)
         }
     }
 }
@@ -78,31 +79,49 @@ impl Outcome {
         let traced: Vec<Vec<String>> = self
             .rows
             .iter()
-            .map(|r| {
-                vec![
-                    r.scenario.name.to_owned(),
-                    report::rate(r.untraced.requests_per_sec),
-                    report::rate(r.traced.requests_per_sec),
-                    format!("{:.2}× {}", r.traced_ratio(), r.traced_verdict().label()),
-                    report::millis(r.traced.latency_p99),
-                ]
+            .flat_map(|r| {
+                self.tracings
+                    .iter()
+                    .enumerate()
+                    .map(move |(n, (tracing, _))| {
+                        vec![
+                            r.scenario.name.to_owned(),
+                            tracing.name.clone(),
+                            report::rate(r.untraced.requests_per_sec),
+                            report::rate(r.traced[n].requests_per_sec),
+                            format!("{:.2}× {}", r.traced_ratio(n), r.traced_verdict(n).label()),
+                            report::millis(r.traced[n].latency_p99),
+                        ]
+                    })
             })
             .collect();
         out.push('\n');
         out.push_str(&report::table(
             &[
                 "scenario",
+                "spans exported",
                 "tracing off req/s",
-                "every span exported req/s",
+                "tracing on req/s",
                 &format!("ratio (target ≥ {TRACED_TARGET}×)"),
                 "traced p99",
             ],
             &traced,
         ));
+        let spans: Vec<String> = self
+            .tracings
+            .iter()
+            .map(|(tracing, spans)| {
+                format!(
+                    "{}: {} exported, {} dropped",
+                    tracing.name, spans.exported, spans.dropped
+                )
+            })
+            .collect();
         out.push_str(&format!(
-            "\nTraced: sampler `always_on`, OTLP/HTTP to a collector on this machine that answers \
-             without decoding; {} spans exported in {} requests, {} dropped.\n",
-            self.spans.exported, self.spans.requests, self.spans.dropped
+            "\nTraced: OTLP/HTTP to a collector on this machine that answers without decoding, \
+             {} export requests in all; {}.\n",
+            self.export_requests,
+            spans.join("; ")
         ));
         let start = median(&self.starts);
         out.push_str(&format!(
@@ -160,15 +179,18 @@ impl Outcome {
                     "ratio": r.ratio(),
                     "target": RATIO_TARGET,
                     "verdict": r.verdict().key(),
-                    "traced": {
+                    "traced": self.tracings.iter().enumerate().map(|(n, (tracing, _))| json!({
+                        "tracing": tracing.name,
+                        "sampler": tracing.sampler,
+                        "sampler_arg": tracing.ratio,
                         "untraced_requests_per_sec": r.untraced.requests_per_sec,
-                        "requests_per_sec": r.traced.requests_per_sec,
-                        "latency_p99_ms": r.traced.latency_p99.as_secs_f64() * 1e3,
-                        "errors": r.traced.errors(),
-                        "ratio": r.traced_ratio(),
+                        "requests_per_sec": r.traced[n].requests_per_sec,
+                        "latency_p99_ms": r.traced[n].latency_p99.as_secs_f64() * 1e3,
+                        "errors": r.traced[n].errors(),
+                        "ratio": r.traced_ratio(n),
                         "target": TRACED_TARGET,
-                        "verdict": r.traced_verdict().key(),
-                    },
+                        "verdict": r.traced_verdict(n).key(),
+                    })).collect::<Vec<_>>(),
                 })
             })
             .collect();
@@ -181,11 +203,12 @@ impl Outcome {
             "pgbench": self.pgbench,
             "postgres": self.postgres,
             "rows": rows,
-            "spans": {
-                "exported": self.spans.exported,
-                "dropped": self.spans.dropped,
-                "export_requests": self.spans.requests,
-            },
+            "spans": self.tracings.iter().map(|(tracing, spans)| json!({
+                "tracing": tracing.name,
+                "exported": spans.exported,
+                "dropped": spans.dropped,
+            })).collect::<Vec<_>>(),
+            "export_requests": self.export_requests,
             "peak_rss_bytes": self.peak_rss,
             "peak_rss_target_bytes": RSS_TARGET,
             "peak_rss_verdict": Verdict::from_bool(self.peak_rss <= RSS_TARGET).key(),
