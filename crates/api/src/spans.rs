@@ -23,9 +23,16 @@ pub struct Statement {
     pub operation: &'static str,
 }
 
-/// The span `req` is served in, continuing the caller's `traceparent` when exported, and
-/// the trace id it is logged under.
-pub fn request(req: &ServiceRequest, request_id: &str) -> (Span, String) {
+/// The span a request is served in, and the trace id it is logged under.
+pub struct RequestSpan {
+    pub span: Span,
+    pub trace_id: String,
+    /// Whether the span is exported: a span sampled out is not described.
+    recording: bool,
+}
+
+/// The span `req` is served in, continuing the caller's `traceparent` when exported.
+pub fn request(req: &ServiceRequest, request_id: &str) -> RequestSpan {
     let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
     let parent = traces::remote_parent(header("traceparent"), header("tracestate"));
     // Probes and scrapes come every few seconds and say nothing about users: logged
@@ -45,34 +52,43 @@ pub fn request(req: &ServiceRequest, request_id: &str) -> (Span, String) {
             otel.kind = "server",
         )
     };
-    let trace_id = traces::adopt(&span, parent).to_string();
+    let adopted = traces::adopt(&span, parent);
+    let trace_id = adopted.trace_id.to_string();
     span.record("trace_id", trace_id.as_str());
-    if traces::enabled() {
+    if adopted.recording {
         span.set_attribute("http.request.method", req.method().to_string());
         span.set_attribute("url.path", req.path().to_owned());
     }
-    (span, trace_id)
+    RequestSpan {
+        span,
+        trace_id,
+        recording: adopted.recording,
+    }
 }
 
-/// Names `span` after the route that answered `routed` (none when the service failed),
-/// with the status.
-pub fn answered(span: &Span, method: &str, status: StatusCode, routed: Option<&HttpRequest>) {
-    if !traces::enabled() {
-        return;
-    }
-    // Named once the router matched: `GET /randoms/{id}`, or the bare method without a route.
-    let name = match routed.and_then(HttpRequest::match_pattern) {
-        Some(route) => {
-            let name = format!("{method} {route}");
-            span.set_attribute("http.route", route);
-            name
+impl RequestSpan {
+    /// Names the span after the route that answered `routed` (none when the service
+    /// failed), with the status.
+    pub fn answered(&self, method: &str, status: StatusCode, routed: Option<&HttpRequest>) {
+        if !self.recording {
+            return;
         }
-        None => method.to_owned(),
-    };
-    span.context().span().update_name(name);
-    span.set_attribute("http.response.status_code", i64::from(status.as_u16()));
-    if status.is_server_error() {
-        span.set_status(Status::error(status_text(status)));
+        let span = &self.span;
+        // Named once the router matched: `GET /randoms/{id}`, or the bare method without a
+        // route.
+        let name = match routed.and_then(HttpRequest::match_pattern) {
+            Some(route) => {
+                let name = format!("{method} {route}");
+                span.set_attribute("http.route", route);
+                name
+            }
+            None => method.to_owned(),
+        };
+        span.context().span().update_name(name);
+        span.set_attribute("http.response.status_code", i64::from(status.as_u16()));
+        if status.is_server_error() {
+            span.set_status(Status::error(status_text(status)));
+        }
     }
 }
 

@@ -265,24 +265,41 @@ pub fn remote_parent(traceparent: Option<&str>, tracestate: Option<&str>) -> Opt
     parent.is_valid().then_some(parent)
 }
 
+/// What [`adopt`] made of a span.
+#[derive(Debug, Clone, Copy)]
+pub struct Adopted {
+    /// The trace its work is logged under: the exported trace's, else the caller's, else a
+    /// fresh one.
+    pub trace_id: TraceId,
+    /// Whether the span is exported (sampled): only then is it worth describing.
+    pub recording: bool,
+}
+
 /// Makes `span` (just created) continue the caller's trace, when there is one and spans
-/// are exported; returns the trace id the span's work is logged under: the exported
-/// trace's, else the caller's, else a fresh one.
-pub fn adopt(span: &tracing::Span, parent: Option<SpanContext>) -> TraceId {
+/// are exported.
+pub fn adopt(span: &tracing::Span, parent: Option<SpanContext>) -> Adopted {
     if enabled() {
         if let Some(parent) = &parent {
             let _ = span.set_parent(Context::new().with_remote_span_context(parent.clone()));
         }
+        let cx = span.context();
+        let exported = cx.span();
         // Invalid when the span is filtered out by `RUST_LOG`.
-        let id = span.context().span().span_context().trace_id();
-        if id != TraceId::INVALID {
-            return id;
+        let trace_id = exported.span_context().trace_id();
+        if trace_id != TraceId::INVALID {
+            return Adopted {
+                trace_id,
+                recording: exported.is_recording(),
+            };
         }
     }
-    parent.map_or_else(
-        || RandomIdGenerator::default().new_trace_id(),
-        |parent| parent.trace_id(),
-    )
+    Adopted {
+        trace_id: parent.map_or_else(
+            || RandomIdGenerator::default().new_trace_id(),
+            |parent| parent.trace_id(),
+        ),
+        recording: false,
+    }
 }
 
 #[cfg(test)]

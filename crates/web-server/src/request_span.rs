@@ -14,6 +14,8 @@ use tracing::{Span, field::Empty, info_span};
 pub struct RequestSpan {
     pub span: Span,
     pub trace_id: Option<String>,
+    /// Whether the span is exported: a span sampled out is not described.
+    recording: bool,
 }
 
 impl RequestSpan {
@@ -25,22 +27,27 @@ impl RequestSpan {
             return Self {
                 span: Span::none(),
                 trace_id: parent.map(|p| p.trace_id().to_string()),
+                recording: false,
             };
         }
         let span = info_span!(REQUEST_SPAN, trace_id = Empty, otel.kind = "server");
-        let trace_id = traces::adopt(&span, parent).to_string();
+        let adopted = traces::adopt(&span, parent);
+        let trace_id = adopted.trace_id.to_string();
         span.record("trace_id", trace_id.as_str());
-        span.set_attribute("http.request.method", req.method().to_string());
-        span.set_attribute("url.path", req.uri().path().to_owned());
+        if adopted.recording {
+            span.set_attribute("http.request.method", req.method().to_string());
+            span.set_attribute("url.path", req.uri().path().to_owned());
+        }
         Self {
             span,
             trace_id: Some(trace_id),
+            recording: adopted.recording,
         }
     }
 
     /// Names the span after what answered (`GET /config.json`), with the status.
     pub fn answered<B, R>(&self, req: &Request<B>, res: &Response<R>) {
-        if self.span.is_none() {
+        if !self.recording {
             return;
         }
         let route = route(req.uri().path(), res);

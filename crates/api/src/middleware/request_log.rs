@@ -35,17 +35,17 @@ pub async fn request_log(
         });
     let method = req.method().clone();
     let path = req.path().to_owned();
-    let (span, trace_id) = spans::request(&req, request_id.to_str().unwrap_or_default());
-    let result = next.call(req).instrument(span.clone()).await;
+    let request = spans::request(&req, request_id.to_str().unwrap_or_default());
+    let result = next.call(req).instrument(request.span.clone()).await;
     let (status, routed) = match &result {
         Ok(res) => (res.status(), Some(res.request())),
         Err(e) => (e.as_response_error().status_code(), None),
     };
-    spans::answered(&span, method.as_str(), status, routed);
+    request.answered(method.as_str(), status, routed);
     if let Some(log) = crate::access_log::get() {
         log.record(&Entry {
             request_id: request_id.to_str().ok(),
-            trace_id: Some(&trace_id),
+            trace_id: Some(&request.trace_id),
             method: method.as_str(),
             path: &path,
             status: status.as_u16(),

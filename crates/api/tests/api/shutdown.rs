@@ -78,8 +78,10 @@ async fn until_an_insert_waits_on_a_lock(db_url: &str) {
         || async {
             watcher
                 .query_one(
+                    // This test's database only: the other tests' inserts may wait too.
                     "SELECT count(*) FROM pg_stat_activity \
-                 WHERE wait_event_type = 'Lock' AND query LIKE 'INSERT INTO randoms%'",
+                 WHERE datname = current_database() \
+                 AND wait_event_type = 'Lock' AND query LIKE 'INSERT INTO randoms%'",
                     &[],
                 )
                 .await
