@@ -2,8 +2,9 @@
 //! asked for. Each request of the action sends a W3C `traceparent` under the action's trace
 //! id with a span id of its own, so the static server's and the API's spans for it are one
 //! trace, wherever they export to. The page exports no spans itself: the ids are made here
-//! so the servers continue them, sampled (`01`), so a ratio sampler downstream keeps or
-//! drops the whole action, not parts of it.
+//! so the servers continue them, marked sampled (`01`). A ratio sampler (`traceidratio`, as
+//! prod sets on both servers) decides by the trace id alone, so it keeps or drops the whole
+//! action, not parts of it.
 
 use js_sys::Math;
 

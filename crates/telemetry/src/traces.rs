@@ -369,6 +369,52 @@ mod tests {
         }
     }
 
+    /// What prod relies on: with `traceidratio` the decision is the trace id's alone, so the
+    /// static server and the API keep or drop the same user action, whatever the page's
+    /// `traceparent` flags say (a parent-based sampler would keep all it marks sampled).
+    #[test]
+    fn a_trace_id_ratio_decides_by_the_trace_id_alone() {
+        use opentelemetry::{
+            Context,
+            trace::{SpanKind, TraceFlags, TraceState},
+        };
+        use opentelemetry_sdk::trace::{SamplingDecision, ShouldSample};
+
+        let ratio = settings(&[
+            ("OTEL_TRACES_SAMPLER", "traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0.5"),
+        ]);
+        let (web, api) = (
+            ratio.sampler().expect("valid"),
+            ratio.sampler().expect("valid"),
+        );
+        let ids = RandomIdGenerator::default();
+        let mut kept = 0;
+        for _ in 0..200 {
+            let trace_id = ids.new_trace_id();
+            let page = SpanContext::new(
+                trace_id,
+                ids.new_span_id(),
+                TraceFlags::SAMPLED,
+                true,
+                TraceState::default(),
+            );
+            let parent = Context::new().with_remote_span_context(page);
+            let decide = |sampler: &Sampler| {
+                sampler
+                    .should_sample(Some(&parent), trace_id, "GET", &SpanKind::Server, &[], &[])
+                    .decision
+            };
+            let decision = decide(&web);
+            assert_eq!(decision, decide(&api), "{trace_id}");
+            kept += usize::from(decision == SamplingDecision::RecordAndSample);
+        }
+        assert!(
+            (40..160).contains(&kept),
+            "about half kept, not {kept} of 200"
+        );
+    }
+
     #[test]
     fn a_callers_traceparent_is_continued_and_a_bad_one_ignored() {
         let header = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
