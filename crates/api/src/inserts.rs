@@ -96,11 +96,7 @@ async fn batch_forever(pool: Pool, mut requests: mpsc::Receiver<Pending>) {
             continue;
         };
         let pool = pool.clone();
-        let span = spans::insert_batch(
-            batch.len(),
-            &batch[0].span,
-            batch[1..].iter().map(|p| &p.span),
-        );
+        let span = spans::insert_batch(batch.len(), batch.iter().map(|p| &p.span));
         tokio::spawn(async move {
             // Past the last deadline nobody waits for this batch: free its slot then.
             let result = timeout_at(deadline, run(&pool, batch.len()).instrument(span))

@@ -8,9 +8,9 @@ use deadpool_postgres::{Object, Pool};
 use telemetry::traces::TraceContextExt;
 use telemetry::{
     REQUEST_SPAN,
-    traces::{self, OpenTelemetrySpanExt, Status, UNTRACED_TARGET},
+    traces::{self, Decision, OpenTelemetrySpanExt, Status},
 };
-use tracing::{Instrument, Span, field::Empty, info_span};
+use tracing::{Instrument, Span, info_span};
 
 use crate::error::ApiError;
 
@@ -37,32 +37,38 @@ pub fn request(req: &ServiceRequest, request_id: &str) -> RequestSpan {
     let parent = traces::remote_parent(header("traceparent"), header("tracestate"));
     // Probes and scrapes come every few seconds and say nothing about users: logged
     // under the same ids, never exported.
-    let span = if matches!(req.path(), "/healthz" | "/ready" | "/metrics") {
+    let decision = if matches!(req.path(), "/healthz" | "/ready" | "/metrics") {
+        Decision::untraced(parent)
+    } else {
+        traces::decide(parent)
+    };
+    let trace_id = decision.trace_id().to_string();
+    let trace_id_field = trace_id.as_str();
+    // A request sampled out gets a span only for its log lines: OpenTelemetry never sees it.
+    let span = if decision.keep() {
         info_span!(
-            target: UNTRACED_TARGET,
             REQUEST_SPAN,
             request_id,
-            trace_id = Empty
+            trace_id = trace_id_field,
+            otel.kind = "server",
         )
     } else {
         info_span!(
             REQUEST_SPAN,
             request_id,
-            trace_id = Empty,
-            otel.kind = "server",
+            trace_id = trace_id_field,
+            otel.untraced = true,
         )
     };
-    let adopted = traces::adopt(&span, parent);
-    let trace_id = adopted.trace_id.to_string();
-    span.record("trace_id", trace_id.as_str());
-    if adopted.recording {
+    let recording = decision.adopt(&span);
+    if recording {
         span.set_attribute("http.request.method", req.method().to_string());
         span.set_attribute("url.path", req.path().to_owned());
     }
     RequestSpan {
         span,
         trace_id,
-        recording: adopted.recording,
+        recording,
     }
 }
 
@@ -124,24 +130,28 @@ pub fn cache_sync() -> Span {
     traces::when_exported(|| info_span!("cache.sync", otel.name = "cache sync"))
 }
 
-/// The span of one batched insert of `rows` rows, a child of the first request's span
-/// (`first`), linked from the others'.
-pub fn insert_batch<'a>(rows: usize, first: &Span, others: impl Iterator<Item = &'a Span>) -> Span {
-    traces::when_exported(|| {
-        let batch = info_span!(
-            parent: first,
-            "randoms.insert_batch",
-            otel.name = "insert batch",
-            batch.rows = rows,
-        );
-        for other in others {
-            batch.follows_from(other);
-        }
-        batch
-    })
+/// The span of one batched insert of `rows` rows, for the `requests` in it (what each
+/// handed over, see [`current`]): a child of the first exported one, linked from the other
+/// exported ones; none when none is exported.
+pub fn insert_batch<'a>(rows: usize, requests: impl IntoIterator<Item = &'a Span>) -> Span {
+    let mut exported = requests.into_iter().filter(|span| !span.is_none());
+    let Some(first) = exported.next() else {
+        return Span::none();
+    };
+    let batch = info_span!(
+        parent: first,
+        "randoms.insert_batch",
+        otel.name = "insert batch",
+        batch.rows = rows,
+    );
+    for other in exported {
+        batch.follows_from(other);
+    }
+    batch
 }
 
-/// What a request waiting for a batch hands to it: its current span, when exported.
+/// What a request waiting for a batch hands to it: its current span, when exported, else
+/// `Span::none()`.
 pub fn current() -> Span {
     traces::when_exported(Span::current)
 }

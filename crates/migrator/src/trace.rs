@@ -23,16 +23,18 @@ pub struct Carrier {
 
 /// The span of the whole run of `command`.
 pub fn run(command: &str, carrier: &Carrier) -> Span {
-    traces::when_exported(|| {
-        let span = info_span!(
-            "migrator.run",
-            otel.name = format!("migrator {command}"),
-            db.system = "postgresql",
-        );
-        let parent = traces::remote_parent(carrier.traceparent.as_deref(), None);
-        traces::adopt(&span, parent);
-        span
-    })
+    let parent = traces::remote_parent(carrier.traceparent.as_deref(), None);
+    let decision = traces::decide(parent);
+    if !decision.keep() {
+        return Span::none();
+    }
+    let span = info_span!(
+        "migrator.run",
+        otel.name = format!("migrator {command}"),
+        db.system = "postgresql",
+    );
+    decision.adopt(&span);
+    span
 }
 
 /// The span of one step of a run: `connect`, `lock`, `apply`, `revert V2__x`.

@@ -23,7 +23,7 @@ use crate::{
     lines::Lines,
     request_fields::{self, JsonIds},
     sink::{self, Sink},
-    traces::UNTRACED_TARGET,
+    traces::is_untraced,
 };
 
 /// Where a binary's log lines go.
@@ -182,13 +182,14 @@ where
     installed
 }
 
-/// What becomes OpenTelemetry spans: not [`UNTRACED_TARGET`], nor the HTTP client that
+/// What becomes OpenTelemetry spans: not those marked untraced, nor the HTTP client that
 /// sends spans (it would make spans of its own to send).
 fn exported(meta: &Metadata<'_>) -> bool {
-    const EXPORTER: &[&str] = &["hyper", "reqwest", "h2", "opentelemetry", UNTRACED_TARGET];
-    !EXPORTER
-        .iter()
-        .any(|crate_| meta.target().starts_with(crate_))
+    const EXPORTER: &[&str] = &["hyper", "reqwest", "h2", "opentelemetry"];
+    !is_untraced(meta)
+        && !EXPORTER
+            .iter()
+            .any(|crate_| meta.target().starts_with(crate_))
 }
 
 /// The one subscriber of the project: `filter`, then the lines in `format`. It never

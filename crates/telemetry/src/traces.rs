@@ -10,19 +10,25 @@
 mod export;
 
 use std::{
-    sync::atomic::{AtomicBool, Ordering},
+    cell::Cell,
+    sync::{
+        OnceLock,
+        atomic::{AtomicBool, Ordering},
+    },
     time::Duration,
 };
 
 use opentelemetry::{
     Context,
     propagation::{Extractor, TextMapPropagator},
-    trace::{SpanContext, TraceId, TracerProvider as _},
+    trace::{SpanContext, SpanId, SpanKind, TraceId, TracerProvider as _},
 };
 use opentelemetry_sdk::{
     Resource,
     propagation::TraceContextPropagator,
-    trace::{IdGenerator, RandomIdGenerator, Sampler, SdkTracerProvider},
+    trace::{
+        IdGenerator, RandomIdGenerator, Sampler, SamplingDecision, SdkTracerProvider, ShouldSample,
+    },
 };
 use serde::Deserialize;
 use settings::Variable;
@@ -97,9 +103,16 @@ fn invalid(variable: &Variable, reason: impl Into<String>) -> TraceError {
     }
 }
 
-/// The target of spans that are logged but never exported (health probes, scrapes), with
-/// whatever happens inside them.
-pub const UNTRACED_TARGET: &str = "untraced";
+/// The field that marks a span logged but never exported (a probe's, or a request's that
+/// was sampled out): `info_span!("request", …, otel.untraced = true)`. A field rather than
+/// a target, so that `RUST_LOG` treats such spans as any other of their crate; `otel.*`
+/// fields are not shown in log lines.
+pub const UNTRACED_FIELD: &str = "otel.untraced";
+
+/// Whether spans of `meta` are never exported ([`UNTRACED_FIELD`]).
+pub fn is_untraced(meta: &tracing::Metadata<'_>) -> bool {
+    meta.fields().field(UNTRACED_FIELD).is_some()
+}
 
 /// Whether spans are being exported (set once, by [`Traces::start`]).
 static ENABLED: AtomicBool = AtomicBool::new(false);
@@ -109,13 +122,124 @@ pub fn enabled() -> bool {
     ENABLED.load(Ordering::Relaxed)
 }
 
-/// `make()` when spans are exported, else `Span::none()`: the spans that only traces need
-/// (a statement's, a step's) cost nothing and change no log line without an exporter.
+/// `make()` inside an exported span, else `Span::none()`: the spans that only traces need
+/// (a statement's, a step's) cost nothing and change no log line without an exporter, nor
+/// inside a request that was sampled out (they would be exported as traces of their own).
 pub fn when_exported(make: impl FnOnce() -> tracing::Span) -> tracing::Span {
-    if enabled() {
+    if enabled() && inside_exported_span() {
         make()
     } else {
         tracing::Span::none()
+    }
+}
+
+/// Whether the current span is one that traces export.
+fn inside_exported_span() -> bool {
+    tracing::dispatcher::get_default(|dispatch| {
+        dispatch
+            .current_span()
+            .metadata()
+            .is_some_and(|meta| !is_untraced(meta))
+    })
+}
+
+/// The sampler in force once [`Traces::start`] ran (once per process): [`decide`] asks it
+/// before a span is made.
+static SAMPLER: OnceLock<Sampler> = OnceLock::new();
+
+thread_local! {
+    /// The trace id [`decide`] sampled on, for the root span [`Decision::adopt`] is about to
+    /// make on this thread.
+    static DECIDED: Cell<Option<TraceId>> = const { Cell::new(None) };
+}
+
+/// Random ids, except that a root span gets the trace id it was sampled on ([`decide`]), so
+/// the SDK's sampler, asking again, decides the same.
+#[derive(Debug, Default)]
+struct DecidedIds(RandomIdGenerator);
+
+impl IdGenerator for DecidedIds {
+    fn new_trace_id(&self) -> TraceId {
+        DECIDED.take().unwrap_or_else(|| self.0.new_trace_id())
+    }
+
+    fn new_span_id(&self) -> SpanId {
+        self.0.new_span_id()
+    }
+}
+
+/// A trace decided before its span is made: a span sampled out costs no OpenTelemetry span
+/// at all (making one, even unsampled, was most of what tracing cost a request).
+#[derive(Debug, Clone)]
+pub struct Decision {
+    trace_id: TraceId,
+    keep: bool,
+    parent: Option<SpanContext>,
+}
+
+/// Decides whether a span continuing the caller's `parent` (from [`remote_parent`]) is
+/// exported, and the trace id its work is logged under: the caller's, else a fresh one.
+pub fn decide(parent: Option<SpanContext>) -> Decision {
+    let mut decision = Decision::untraced(parent);
+    decision.keep = enabled()
+        && SAMPLER.get().is_some_and(|sampler| {
+            let cx = decision
+                .parent
+                .as_ref()
+                .map(|p| Context::new().with_remote_span_context(p.clone()));
+            let asked = sampler.should_sample(
+                cx.as_ref(),
+                decision.trace_id,
+                "",
+                &SpanKind::Server,
+                &[],
+                &[],
+            );
+            asked.decision == SamplingDecision::RecordAndSample
+        });
+    decision
+}
+
+impl Decision {
+    /// Decided not to export, whatever the sampler says (probes).
+    pub fn untraced(parent: Option<SpanContext>) -> Self {
+        Self {
+            trace_id: parent.as_ref().map_or_else(
+                || RandomIdGenerator::default().new_trace_id(),
+                SpanContext::trace_id,
+            ),
+            keep: false,
+            parent,
+        }
+    }
+
+    pub fn trace_id(&self) -> TraceId {
+        self.trace_id
+    }
+
+    /// Whether the span is to be exported: make it (with an exported target) only then.
+    pub fn keep(&self) -> bool {
+        self.keep
+    }
+
+    /// Makes `span`, just made for a kept decision, the decided trace's: the caller's
+    /// child, or a root with the decided trace id. Returns whether it records (it does not
+    /// when `RUST_LOG` filters it out).
+    pub fn adopt(&self, span: &tracing::Span) -> bool {
+        if !self.keep {
+            return false;
+        }
+        match &self.parent {
+            Some(parent) => {
+                let _ = span.set_parent(Context::new().with_remote_span_context(parent.clone()));
+            }
+            None => DECIDED.set(Some(self.trace_id)),
+        }
+        // Activating the span makes it, on this thread, taking the decided id.
+        let cx = span.context();
+        DECIDED.take();
+        let exported = cx.span();
+        exported.span_context().trace_id() == self.trace_id && exported.is_recording()
     }
 }
 
@@ -224,8 +348,10 @@ impl Traces {
             .filter(|n| !n.trim().is_empty())
             .unwrap_or_else(|| service.to_owned());
         let processor = export::Exporting::start(url).map_err(TraceError::Thread)?;
+        let _ = SAMPLER.set(sampler.clone());
         let provider = SdkTracerProvider::builder()
             .with_span_processor(processor)
+            .with_id_generator(DecidedIds::default())
             .with_sampler(sampler)
             .with_resource(Resource::builder().with_service_name(name).build())
             .build();
@@ -263,43 +389,6 @@ pub fn remote_parent(traceparent: Option<&str>, tracestate: Option<&str>) -> Opt
     let cx = TraceContextPropagator::new().extract(&Headers([traceparent, tracestate]));
     let parent = cx.span().span_context().clone();
     parent.is_valid().then_some(parent)
-}
-
-/// What [`adopt`] made of a span.
-#[derive(Debug, Clone, Copy)]
-pub struct Adopted {
-    /// The trace its work is logged under: the exported trace's, else the caller's, else a
-    /// fresh one.
-    pub trace_id: TraceId,
-    /// Whether the span is exported (sampled): only then is it worth describing.
-    pub recording: bool,
-}
-
-/// Makes `span` (just created) continue the caller's trace, when there is one and spans
-/// are exported.
-pub fn adopt(span: &tracing::Span, parent: Option<SpanContext>) -> Adopted {
-    if enabled() {
-        if let Some(parent) = &parent {
-            let _ = span.set_parent(Context::new().with_remote_span_context(parent.clone()));
-        }
-        let cx = span.context();
-        let exported = cx.span();
-        // Invalid when the span is filtered out by `RUST_LOG`.
-        let trace_id = exported.span_context().trace_id();
-        if trace_id != TraceId::INVALID {
-            return Adopted {
-                trace_id,
-                recording: exported.is_recording(),
-            };
-        }
-    }
-    Adopted {
-        trace_id: parent.map_or_else(
-            || RandomIdGenerator::default().new_trace_id(),
-            |parent| parent.trace_id(),
-        ),
-        recording: false,
-    }
 }
 
 #[cfg(test)]

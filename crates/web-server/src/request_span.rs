@@ -6,9 +6,9 @@
 use hyper::{Request, Response, header};
 use telemetry::{
     REQUEST_SPAN,
-    traces::{self, OpenTelemetrySpanExt, Status, TraceContextExt},
+    traces::{self, Decision, OpenTelemetrySpanExt, Status, TraceContextExt},
 };
-use tracing::{Span, field::Empty, info_span};
+use tracing::{Span, info_span};
 
 /// The span a request is answered in (`Span::none()` when not exported) and its trace id.
 pub struct RequestSpan {
@@ -22,26 +22,36 @@ impl RequestSpan {
     pub fn start<B>(req: &Request<B>) -> Self {
         let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
         let parent = traces::remote_parent(header("traceparent"), header("tracestate"));
+        let caller = parent.is_some();
         // Probes come every few seconds and say nothing about users.
-        if !traces::enabled() || req.uri().path() == "/healthz" {
+        let decision = if req.uri().path() == "/healthz" {
+            Decision::untraced(parent)
+        } else {
+            traces::decide(parent)
+        };
+        // A request sampled out gets no span; its line carries the caller's trace id, if any.
+        if !decision.keep() {
             return Self {
                 span: Span::none(),
-                trace_id: parent.map(|p| p.trace_id().to_string()),
+                trace_id: caller.then(|| decision.trace_id().to_string()),
                 recording: false,
             };
         }
-        let span = info_span!(REQUEST_SPAN, trace_id = Empty, otel.kind = "server");
-        let adopted = traces::adopt(&span, parent);
-        let trace_id = adopted.trace_id.to_string();
-        span.record("trace_id", trace_id.as_str());
-        if adopted.recording {
+        let trace_id = decision.trace_id().to_string();
+        let span = info_span!(
+            REQUEST_SPAN,
+            trace_id = trace_id.as_str(),
+            otel.kind = "server"
+        );
+        let recording = decision.adopt(&span);
+        if recording {
             span.set_attribute("http.request.method", req.method().to_string());
             span.set_attribute("url.path", req.uri().path().to_owned());
         }
         Self {
             span,
             trace_id: Some(trace_id),
-            recording: adopted.recording,
+            recording,
         }
     }
 

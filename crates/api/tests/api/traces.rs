@@ -154,6 +154,82 @@ async fn without_a_caller_each_request_starts_a_trace_and_an_unsampled_caller_is
             .all(|s| s.trace_id != "11111111111111111111111111111111")
     );
     one(&children(&spans, requests[0]), "randoms.by_id");
+    // Nothing of the request sampled out, not even its statement as a trace of its own.
+    assert!(
+        spans.iter().all(|s| s.trace_id == requests[0].trace_id),
+        "only the sampled request's trace: {spans:#?}"
+    );
+}
+
+/// `traceidratio` (what prod runs) keeps a request by its trace id alone, even one its
+/// caller marked sampled; a request sampled out exports nothing at all, and its lines still
+/// carry its trace id.
+#[tokio::test]
+async fn a_ratio_sampler_keeps_or_drops_whole_requests_by_their_trace_id() {
+    let receiver = Receiver::start().await.expect("a receiver");
+    let endpoint = receiver.endpoint();
+    let api = TestApi::spawn_on(
+        &migrated_database().await,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_TRACES_SAMPLER", "traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0.5"),
+        ],
+    );
+    // The ratio compares the id's lower 64 bits, halved, with 0.5 × 2^63.
+    let (kept_get, kept_post) = (
+        "aaaaaaaaaaaaaaaa0000000000000001",
+        "cccccccccccccccc0000000000000002",
+    );
+    let (dropped_get, dropped_post) = (
+        "bbbbbbbbbbbbbbbbffffffffffffffff",
+        "ddddddddddddddddfffffffffffffffe",
+    );
+    let caller = "00f067aa0ba902b7";
+    for (method, path, trace, status) in [
+        (reqwest::Method::GET, "/randoms/1", dropped_get, 200),
+        (reqwest::Method::POST, "/randoms", dropped_post, 201),
+        (reqwest::Method::GET, "/randoms/1", kept_get, 200),
+        (reqwest::Method::POST, "/randoms", kept_post, 201),
+    ] {
+        let parent = traceparent(trace, caller, "01");
+        assert_eq!(send(&api, method, path, &parent).await, status, "{trace}");
+    }
+    let spans = receiver
+        .wait_for(PATIENCE, |spans| {
+            named(spans, "randoms.by_id").len() == 1
+                && named(spans, "randoms.insert_many").len() == 1
+        })
+        .await;
+    assert!(
+        spans
+            .iter()
+            .all(|s| s.trace_id == kept_get || s.trace_id == kept_post),
+        "only the kept requests' traces: {spans:#?}"
+    );
+    let get = one(&named(&spans, "GET /randoms/{id}"), "GET /randoms/{id}");
+    assert_eq!(get.trace_id, kept_get);
+    one(&children(&spans, get), "randoms.by_id");
+    let post = one(&named(&spans, "POST /randoms"), "POST /randoms");
+    assert_eq!(post.trace_id, kept_post);
+    let batch = one(&children(&spans, post), "insert batch");
+    one(&children(&spans, batch), "randoms.insert_many");
+
+    let mut lines: Vec<Value> = Vec::new();
+    eventually(PATIENCE, "the four access lines", || {
+        lines = api.log_events();
+        let done = lines.iter().filter(|l| l["message"] == "request").count() >= 4;
+        async move { done }
+    })
+    .await;
+    for trace in [dropped_get, dropped_post] {
+        assert!(
+            lines
+                .iter()
+                .any(|l| l["message"] == "request" && l["trace_id"] == trace),
+            "an access line with {trace}: {lines:#?}"
+        );
+    }
 }
 
 /// `api_trace_spans_dropped_total` from `/metrics`.
