@@ -89,7 +89,7 @@ impl<'w> FormatFields<'w> for JsonIds {
         ids.result
     }
 
-    /// Appended as they are recorded: `trace_id` comes after the span is made.
+    /// Appended as they are recorded: a field given later, with `Span::record`.
     fn add_fields(
         &self,
         current: &'w mut FormattedFields<Self>,
