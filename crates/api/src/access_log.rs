@@ -8,7 +8,7 @@
 
 use std::sync::OnceLock;
 
-use telemetry::{LogFormat, Logs, Output, access::AccessLog, traces::Tracer};
+use telemetry::{LogFormat, Logs, Output, access::AccessLog, traces::RecordSpans};
 
 /// The `target` of request lines, as `RUST_LOG` names it (`api::request=off`).
 pub const ACCESS_TARGET: &str = "api::request";
@@ -23,9 +23,9 @@ pub fn get() -> Option<&'static AccessLog> {
 
 /// Installs the global subscriber and the request log. Keep the result until exit:
 /// dropping it writes the lines still queued.
-/// With a `tracer`, the request spans are exported too.
-pub fn start(format: LogFormat, tracer: Option<Tracer>) -> Result<Logs, telemetry::Error> {
-    let logs = Logs::start(format, Output::Stdout, &[], tracer)?;
+/// With `traces`, the request spans are exported too.
+pub fn start(format: LogFormat, traces: Option<RecordSpans>) -> Result<Logs, telemetry::Error> {
+    let logs = Logs::start(format, Output::Stdout, &[], traces)?;
     // The filter is fixed from here on, so whether request lines pass it is decided once.
     let enabled = tracing::enabled!(target: ACCESS_TARGET, tracing::Level::INFO);
     if let Some(access) = logs.access_log(ACCESS_TARGET).filter(|_| enabled) {

@@ -10,11 +10,11 @@ async fn main() -> ExitCode {
         Err(e) => return refuse(e),
     };
     // Held to the end: dropping them sends the spans and writes the lines still queued.
-    let (_traces, tracer) = match Traces::start(&settings.traces, "api") {
-        Ok(started) => started.unzip(),
+    let traces = match Traces::start(&settings.traces, "api") {
+        Ok(started) => started,
         Err(e) => return refuse(e),
     };
-    let _logs = match access_log::start(settings.server.log_format, tracer) {
+    let _logs = match access_log::start(settings.server.log_format, traces.as_ref().map(Traces::layer)) {
         Ok(logs) => logs,
         Err(e) => return refuse(e),
     };

@@ -5,10 +5,9 @@
 
 use actix_web::{HttpRequest, dev::ServiceRequest, http::StatusCode};
 use deadpool_postgres::{Object, Pool};
-use telemetry::traces::TraceContextExt;
 use telemetry::{
     REQUEST_SPAN,
-    traces::{self, Decision, OpenTelemetrySpanExt, Status},
+    traces::{self, Decision},
 };
 use tracing::{Instrument, Span, info_span};
 
@@ -45,26 +44,29 @@ pub fn request(req: &ServiceRequest, request_id: &str) -> RequestSpan {
     let trace_id = decision.trace_id().to_string();
     let trace_id_field = trace_id.as_str();
     // A request sampled out gets a span only for its log lines: OpenTelemetry never sees it.
-    let span = if decision.keep() {
-        info_span!(
-            REQUEST_SPAN,
-            request_id,
-            trace_id = trace_id_field,
-            otel.kind = "server",
-        )
+    let (span, recording) = if decision.keep() {
+        let (span, recording) = decision.span(|| {
+            info_span!(
+                REQUEST_SPAN,
+                request_id,
+                trace_id = trace_id_field,
+                otel.kind = "server",
+            )
+        });
+        traces::describe(&span, |span| {
+            span.attribute("http.request.method", req.method().to_string())
+                .attribute("url.path", req.path().to_owned());
+        });
+        (span, recording)
     } else {
-        info_span!(
+        let span = info_span!(
             REQUEST_SPAN,
             request_id,
             trace_id = trace_id_field,
             otel.untraced = true,
-        )
+        );
+        (span, false)
     };
-    let recording = decision.adopt(&span);
-    if recording {
-        span.set_attribute("http.request.method", req.method().to_string());
-        span.set_attribute("url.path", req.path().to_owned());
-    }
     RequestSpan {
         span,
         trace_id,
@@ -79,22 +81,21 @@ impl RequestSpan {
         if !self.recording {
             return;
         }
-        let span = &self.span;
-        // Named once the router matched: `GET /randoms/{id}`, or the bare method without a
-        // route.
-        let name = match routed.and_then(HttpRequest::match_pattern) {
-            Some(route) => {
-                let name = format!("{method} {route}");
-                span.set_attribute("http.route", route);
-                name
+        let route = routed.and_then(HttpRequest::match_pattern);
+        traces::describe(&self.span, |span| {
+            // Named once the router matched: `GET /randoms/{id}`, or the bare method
+            // without a route.
+            match route {
+                Some(route) => span
+                    .name(format!("{method} {route}"))
+                    .attribute("http.route", route),
+                None => span.name(method.to_owned()),
+            };
+            span.attribute("http.response.status_code", i64::from(status.as_u16()));
+            if status.is_server_error() {
+                span.error(status_text(status));
             }
-            None => method.to_owned(),
-        };
-        span.context().span().update_name(name);
-        span.set_attribute("http.response.status_code", i64::from(status.as_u16()));
-        if status.is_server_error() {
-            span.set_status(Status::error(status_text(status)));
-        }
+        });
     }
 }
 

@@ -108,15 +108,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let db: DbSettings = settings::load(VARIABLES)?;
     let carrier: trace::Carrier = settings::load(VARIABLES)?;
     // Held to the end: dropping it sends the run's spans (declared first, so dropped last).
-    let (_traces, tracer) =
-        Traces::start(&settings::load::<TraceSettings>(VARIABLES)?, "migrator")?.unzip();
+    let traces = Traces::start(&settings::load::<TraceSettings>(VARIABLES)?, "migrator")?;
     // Logs go to stderr: stdout is for `status`'s table. The default leaves out refinery's
     // duplicates of our lines and the server's notices (`relation ... already exists`).
     let _logs = Logs::start(
         settings.log_format,
         Output::Stderr,
         &["refinery_core=warn", "tokio_postgres=warn"],
-        tracer,
+        traces.as_ref().map(Traces::layer),
     )?;
     // A malformed DATABASE_URL is reported as such, not as a connection failure.
     db.pg_config(Duration::from_secs(1))?;

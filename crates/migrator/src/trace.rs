@@ -24,16 +24,13 @@ pub struct Carrier {
 /// The span of the whole run of `command`.
 pub fn run(command: &str, carrier: &Carrier) -> Span {
     let parent = traces::remote_parent(carrier.traceparent.as_deref(), None);
-    let decision = traces::decide(parent);
-    if !decision.keep() {
-        return Span::none();
-    }
-    let span = info_span!(
-        "migrator.run",
-        otel.name = format!("migrator {command}"),
-        db.system = "postgresql",
-    );
-    decision.adopt(&span);
+    let (span, _) = traces::decide(parent).span(|| {
+        info_span!(
+            "migrator.run",
+            otel.name = format!("migrator {command}"),
+            db.system = "postgresql",
+        )
+    });
     span
 }
 

@@ -5,11 +5,9 @@ use std::{
     sync::{Arc, OnceLock, atomic::AtomicBool},
 };
 
-use opentelemetry_sdk::trace::Tracer;
-use tracing::{Metadata, Subscriber};
+use tracing::Subscriber;
 use tracing_subscriber::{
     EnvFilter, Layer,
-    filter::filter_fn,
     fmt::{self, MakeWriter},
     layer::SubscriberExt,
     registry::LookupSpan,
@@ -23,7 +21,7 @@ use crate::{
     lines::Lines,
     request_fields::{self, JsonIds},
     sink::{self, Sink},
-    traces::is_untraced,
+    traces::RecordSpans,
 };
 
 /// Where a binary's log lines go.
@@ -60,19 +58,19 @@ impl Logs {
     /// terminal, filtered by `RUST_LOG` or else its declared default followed by `quiet`
     /// (directives such as `refinery_core=warn`). On stdout, also a panic hook that logs
     /// panics (ERROR, target `panic`) instead of writing to stderr, so that no log write can
-    /// block or fail a thread. With a `tracer` (from [`crate::traces::Traces::start`]),
-    /// spans become OpenTelemetry spans too. Once per process.
+    /// block or fail a thread. With `traces` (from [`crate::traces::Traces::layer`]),
+    /// spans are exported too. Once per process.
     pub fn start(
         format: LogFormat,
         output: Output,
         quiet: &[&str],
-        tracer: Option<Tracer>,
+        traces: Option<RecordSpans>,
     ) -> Result<Self, Error> {
         let filter = filter(quiet)?;
         match output {
             Output::Stderr => {
                 let ansi = std::io::stderr().is_terminal();
-                if !install(format, filter, std::io::stderr, ansi, tracer) {
+                if !install(format, filter, std::io::stderr, ansi, traces) {
                     return Err(Error::AlreadySet);
                 }
                 Ok(Self {
@@ -88,7 +86,7 @@ impl Logs {
                 let (sink, flush) =
                     sink::spawn(std::io::stdout(), sink::EXIT_FLUSH).map_err(Error::Thread)?;
                 let ansi = std::io::stdout().is_terminal();
-                if !install(format, filter, sink.clone(), ansi, tracer) {
+                if !install(format, filter, sink.clone(), ansi, traces) {
                     return Err(Error::AlreadySet);
                 }
                 let _ = STDOUT.set(sink.clone());
@@ -155,23 +153,12 @@ fn install<W>(
     filter: EnvFilter,
     writer: W,
     ansi: bool,
-    tracer: Option<Tracer>,
+    traces: Option<RecordSpans>,
 ) -> bool
 where
     W: for<'w> MakeWriter<'w> + Send + Sync + 'static,
 {
     let shown = Arc::new(AtomicBool::new(false));
-    let traces = tracer.map(|tracer| {
-        tracing_opentelemetry::layer()
-            .with_tracer(tracer)
-            .with_threads(false)
-            .with_location(false)
-            .with_tracked_inactivity(false)
-            // Nothing here reads OpenTelemetry's current context: attaching it on every poll
-            // of a request cost a lookup and a guard each time.
-            .with_context_activation(false)
-            .with_filter(filter_fn(exported))
-    });
     let installed = subscriber(format, filter, writer, ansi, shown.clone())
         .with(traces)
         .try_init()
@@ -180,16 +167,6 @@ where
         client_errors::decide(&shown);
     }
     installed
-}
-
-/// What becomes OpenTelemetry spans: not those marked untraced, nor the HTTP client that
-/// sends spans (it would make spans of its own to send).
-fn exported(meta: &Metadata<'_>) -> bool {
-    const EXPORTER: &[&str] = &["hyper", "reqwest", "h2", "opentelemetry"];
-    !is_untraced(meta)
-        && !EXPORTER
-            .iter()
-            .any(|crate_| meta.target().starts_with(crate_))
 }
 
 /// The one subscriber of the project: `filter`, then the lines in `format`. It never

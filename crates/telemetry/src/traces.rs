@@ -1,6 +1,6 @@
-//! Traces: OpenTelemetry spans, made from `tracing` spans, exported over OTLP (HTTP and
-//! protobuf) when `OTEL_EXPORTER_OTLP_ENDPOINT` is set; otherwise nothing is made at all
-//! ([`enabled`] is false and callers create no spans), which costs one atomic load.
+//! Traces: spans made with `tracing`, recorded by [`RecordSpans`] and exported over OTLP
+//! (HTTP and protobuf) when `OTEL_EXPORTER_OTLP_ENDPOINT` is set; otherwise nothing is made
+//! at all ([`enabled`] is false and callers create no spans), which costs one atomic load.
 //!
 //! Export is off the request path: a finished span goes into a bounded queue that one
 //! thread empties in batches (`export`). A collector that is down or slow makes the queue
@@ -8,9 +8,10 @@
 //! request waits.
 
 mod export;
+mod otlp;
+mod record;
 
 use std::{
-    cell::Cell,
     sync::{
         OnceLock,
         atomic::{AtomicBool, Ordering},
@@ -21,25 +22,17 @@ use std::{
 use opentelemetry::{
     Context,
     propagation::{Extractor, TextMapPropagator},
-    trace::{SpanContext, SpanId, SpanKind, TraceId, TracerProvider as _},
+    trace::{SpanContext, SpanKind, TraceContextExt, TraceId},
 };
 use opentelemetry_sdk::{
-    Resource,
     propagation::TraceContextPropagator,
-    trace::{
-        IdGenerator, RandomIdGenerator, Sampler, SamplingDecision, SdkTracerProvider, ShouldSample,
-    },
+    trace::{IdGenerator, RandomIdGenerator, Sampler, SamplingDecision, ShouldSample},
 };
 use serde::Deserialize;
 use settings::Variable;
 
 pub use export::{dropped_spans, exported_spans};
-pub use opentelemetry::{
-    KeyValue,
-    trace::{Status, TraceContextExt},
-};
-pub use opentelemetry_sdk::trace::Tracer;
-pub use tracing_opentelemetry::OpenTelemetrySpanExt;
+pub use record::{Described, RecordSpans, Value};
 
 pub const OTEL_EXPORTER_OTLP_ENDPOINT: Variable = Variable {
     name: "OTEL_EXPORTER_OTLP_ENDPOINT",
@@ -147,29 +140,7 @@ fn inside_exported_span() -> bool {
 /// before a span is made.
 static SAMPLER: OnceLock<Sampler> = OnceLock::new();
 
-thread_local! {
-    /// The trace id [`decide`] sampled on, for the root span [`Decision::adopt`] is about to
-    /// make on this thread.
-    static DECIDED: Cell<Option<TraceId>> = const { Cell::new(None) };
-}
-
-/// Random ids, except that a root span gets the trace id it was sampled on ([`decide`]), so
-/// the SDK's sampler, asking again, decides the same.
-#[derive(Debug, Default)]
-struct DecidedIds(RandomIdGenerator);
-
-impl IdGenerator for DecidedIds {
-    fn new_trace_id(&self) -> TraceId {
-        DECIDED.take().unwrap_or_else(|| self.0.new_trace_id())
-    }
-
-    fn new_span_id(&self) -> SpanId {
-        self.0.new_span_id()
-    }
-}
-
-/// A trace decided before its span is made: a span sampled out costs no OpenTelemetry span
-/// at all (making one, even unsampled, was most of what tracing cost a request).
+/// A trace decided before its span is made: a span sampled out is not recorded at all.
 #[derive(Debug, Clone)]
 pub struct Decision {
     trace_id: TraceId,
@@ -222,24 +193,23 @@ impl Decision {
         self.keep
     }
 
-    /// Makes `span`, just made for a kept decision, the decided trace's: the caller's
-    /// child, or a root with the decided trace id. Returns whether it records (it does not
-    /// when `RUST_LOG` filters it out).
-    pub fn adopt(&self, span: &tracing::Span) -> bool {
+    /// Makes the decided trace's span with `make`, when the decision is to export it: the
+    /// caller's child, or a root with the decided trace id. Returns it and whether it is
+    /// exported (not when `RUST_LOG` filters it out); `(Span::none(), false)` when not kept.
+    pub fn span(&self, make: impl FnOnce() -> tracing::Span) -> (tracing::Span, bool) {
         if !self.keep {
-            return false;
+            return (tracing::Span::none(), false);
         }
-        match &self.parent {
-            Some(parent) => {
-                let _ = span.set_parent(Context::new().with_remote_span_context(parent.clone()));
-            }
-            None => DECIDED.set(Some(self.trace_id)),
-        }
-        // Activating the span makes it, on this thread, taking the decided id.
-        let cx = span.context();
-        DECIDED.take();
-        let exported = cx.span();
-        exported.span_context().trace_id() == self.trace_id && exported.is_recording()
+        let parent = self.parent.as_ref().map(SpanContext::span_id);
+        record::root(self.trace_id, parent, make)
+    }
+}
+
+/// Describes an exported `span` (names it, adds attributes, marks it failed) once it is
+/// made, with what was not known then; a span not exported is left alone.
+pub fn describe(span: &tracing::Span, describe: impl FnOnce(&mut Described<'_>)) {
+    if enabled() {
+        record::describe(span, describe);
     }
 }
 
@@ -250,7 +220,7 @@ const EXIT_FLUSH: Duration = Duration::from_secs(3);
 /// for a bounded time.
 #[derive(Debug)]
 pub struct Traces {
-    provider: SdkTracerProvider,
+    export: export::Exporting,
 }
 
 /// Tracing off, with the declared defaults.
@@ -333,11 +303,9 @@ impl TraceSettings {
 
 impl Traces {
     /// Checks the settings and, when an endpoint is set, starts exporting, as `service`
-    /// unless `OTEL_SERVICE_NAME` says otherwise. The tracer goes to [`crate::Logs::start`].
-    pub fn start(
-        settings: &TraceSettings,
-        service: &str,
-    ) -> Result<Option<(Self, Tracer)>, TraceError> {
+    /// unless `OTEL_SERVICE_NAME` says otherwise. [`Traces::layer`] goes to
+    /// [`crate::Logs::start`].
+    pub fn start(settings: &TraceSettings, service: &str) -> Result<Option<Self>, TraceError> {
         let sampler = settings.sampler()?;
         let Some(url) = settings.traces_url()? else {
             return Ok(None);
@@ -347,24 +315,24 @@ impl Traces {
             .clone()
             .filter(|n| !n.trim().is_empty())
             .unwrap_or_else(|| service.to_owned());
-        let processor = export::Exporting::start(url).map_err(TraceError::Thread)?;
-        let _ = SAMPLER.set(sampler.clone());
-        let provider = SdkTracerProvider::builder()
-            .with_span_processor(processor)
-            .with_id_generator(DecidedIds::default())
-            .with_sampler(sampler)
-            .with_resource(Resource::builder().with_service_name(name).build())
-            .build();
-        let tracer = provider.tracer(env!("CARGO_PKG_NAME"));
+        let export = export::Exporting::start(url, name).map_err(TraceError::Thread)?;
+        let _ = SAMPLER.set(sampler);
         ENABLED.store(true, Ordering::Relaxed);
-        Ok(Some((Self { provider }, tracer)))
+        Ok(Some(Self { export }))
+    }
+
+    /// The layer that records the spans this exports.
+    pub fn layer(&self) -> RecordSpans {
+        RecordSpans {
+            export: self.export.shared.clone(),
+        }
     }
 }
 
 impl Drop for Traces {
     fn drop(&mut self) {
         ENABLED.store(false, Ordering::Relaxed);
-        let _ = self.provider.shutdown_with_timeout(EXIT_FLUSH);
+        self.export.shutdown(EXIT_FLUSH);
     }
 }
 

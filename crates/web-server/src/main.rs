@@ -14,11 +14,11 @@ async fn main() -> ExitCode {
         .map_err(anyhow::Error::from)
         .and_then(|t| Ok(Traces::start(&t, "web-server")?));
     // Held to the end: dropping them flushes the queued log lines and spans.
-    let (_traces, tracer) = match traces {
-        Ok(traces) => traces.unzip(),
+    let traces = match traces {
+        Ok(traces) => traces,
         Err(e) => return refuse(e),
     };
-    let (_logs, access) = match access_log::start(settings.log_format, tracer) {
+    let (_logs, access) = match access_log::start(settings.log_format, traces.as_ref().map(Traces::layer)) {
         Ok(logs) => logs,
         Err(e) => return refuse(e),
     };

@@ -6,7 +6,7 @@
 use hyper::{Request, Response, header};
 use telemetry::{
     REQUEST_SPAN,
-    traces::{self, Decision, OpenTelemetrySpanExt, Status, TraceContextExt},
+    traces::{self, Decision},
 };
 use tracing::{Span, info_span};
 
@@ -38,16 +38,12 @@ impl RequestSpan {
             };
         }
         let trace_id = decision.trace_id().to_string();
-        let span = info_span!(
-            REQUEST_SPAN,
-            trace_id = trace_id.as_str(),
-            otel.kind = "server"
-        );
-        let recording = decision.adopt(&span);
-        if recording {
-            span.set_attribute("http.request.method", req.method().to_string());
-            span.set_attribute("url.path", req.uri().path().to_owned());
-        }
+        let (span, recording) = decision
+            .span(|| info_span!(REQUEST_SPAN, trace_id = trace_id.as_str(), otel.kind = "server"));
+        traces::describe(&span, |span| {
+            span.attribute("http.request.method", req.method().to_string())
+                .attribute("url.path", req.uri().path().to_owned());
+        });
         Self {
             span,
             trace_id: Some(trace_id),
@@ -61,17 +57,15 @@ impl RequestSpan {
             return;
         }
         let route = route(req.uri().path(), res);
-        self.span.set_attribute("http.route", route);
-        self.span
-            .context()
-            .span()
-            .update_name(format!("{} {route}", req.method()));
         let status = res.status();
-        self.span
-            .set_attribute("http.response.status_code", i64::from(status.as_u16()));
-        if status.is_server_error() {
-            self.span.set_status(Status::error(status.to_string()));
-        }
+        traces::describe(&self.span, |span| {
+            span.name(format!("{} {route}", req.method()))
+                .attribute("http.route", route)
+                .attribute("http.response.status_code", i64::from(status.as_u16()));
+            if status.is_server_error() {
+                span.error(status.to_string());
+            }
+        });
     }
 }
 
