@@ -56,7 +56,12 @@ impl Receiver {
     /// Like [`Receiver::start`], but answers without decoding or keeping anything, as a
     /// collector elsewhere would cost the sender: for measuring the sender under load.
     pub async fn discarding() -> std::io::Result<Self> {
-        Self::listen(ANY_LOOPBACK_PORT, false, 0).await
+        Self::discarding_on(ANY_LOOPBACK_PORT).await
+    }
+
+    /// [`Receiver::discarding`] on `addr`.
+    pub async fn discarding_on(addr: SocketAddr) -> std::io::Result<Self> {
+        Self::listen(addr, false, 0).await
     }
 
     async fn listen(addr: SocketAddr, keep: bool, max_spans: usize) -> std::io::Result<Self> {

@@ -147,6 +147,10 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
             "api",
             "--package",
             "migrator",
+            "--package",
+            "otlp-receiver",
+            "--bin",
+            "otlp-discard",
         ])?,
     )?;
     let release = project::target_dir()?.join("release");
@@ -190,11 +194,8 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
     // The same API exporting spans to a collector that accepts them unread (as one on
     // another machine would cost this one), once per way of tracing; idle while another is
     // measured.
-    let runtime = tokio::runtime::Runtime::new().context("a runtime for the collector")?;
-    let collector = runtime
-        .block_on(otlp_receiver::Receiver::discarding())
-        .context("starting the stand-in collector")?;
-    let endpoint = collector.endpoint();
+    let mut collector = Collector::start(&release.join("otlp-discard"))?;
+    let endpoint = collector.endpoint.clone();
     let tracings = Tracing::all()?;
     let mut traced = Vec::new();
     for (n, tracing) in tracings.iter().enumerate() {
@@ -319,7 +320,7 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
     Ok(Outcome {
         rows,
         tracings,
-        export_requests: collector.requests(),
+        export_requests: collector.requests()?,
         peak_rss,
         starts,
         wrk: load.describe(),
@@ -371,6 +372,62 @@ impl Spans {
 }
 
 /// Polls `/ready` until 200 (every millisecond: the start time is measured with it).
+/// The stand-in collector: `otlp-discard`, built in release and run as a process of its
+/// own, as a collector would be (a debug build in this process cost the machine more than
+/// the spans' encoding did).
+struct Collector {
+    child: std::process::Child,
+    stdout: std::io::BufReader<std::process::ChildStdout>,
+    endpoint: String,
+}
+
+impl Collector {
+    fn start(program: &std::path::Path) -> anyhow::Result<Self> {
+        use std::io::BufRead;
+        let mut child = Command::new(program)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .with_context(|| format!("starting {}", program.display()))?;
+        let stdout = child.stdout.take().context("the collector's stdout")?;
+        let mut collector = Self {
+            child,
+            stdout: std::io::BufReader::new(stdout),
+            endpoint: String::new(),
+        };
+        collector
+            .stdout
+            .read_line(&mut collector.endpoint)
+            .context("reading the collector's endpoint")?;
+        collector.endpoint = collector.endpoint.trim().to_owned();
+        if !collector.endpoint.starts_with("http://") {
+            bail!("the stand-in collector did not start (see its error above)");
+        }
+        Ok(collector)
+    }
+
+    /// Stops it (its stdin closed), with the export requests it answered.
+    fn requests(&mut self) -> anyhow::Result<u64> {
+        use std::io::Read;
+        drop(self.child.stdin.take());
+        let mut said = String::new();
+        self.stdout
+            .read_to_string(&mut said)
+            .context("reading the collector's count")?;
+        said.trim()
+            .strip_prefix("requests ")
+            .and_then(|n| n.parse().ok())
+            .with_context(|| format!("the collector said {said:?}, not its request count"))
+    }
+}
+
+impl Drop for Collector {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
 fn wait_ready(api: &mut Server, base: &str) -> anyhow::Result<()> {
     let url = format!("{base}/ready");
     let deadline = Instant::now() + Duration::from_secs(15);

@@ -76,8 +76,9 @@ impl Shared {
         self.wake.notify_one();
     }
 
-    /// Waits until something is urgent or the batch is due, and takes what is pending.
-    fn take_when_due(&self) -> Pending {
+    /// Waits until something is urgent or the batch is due, and takes what is pending,
+    /// leaving `spare` (emptied, its room kept: no allocation per batch) in its place.
+    fn take_when_due(&self, spare: Vec<Recorded>) -> Pending {
         let due = Instant::now() + SEND_EVERY;
         let mut pending = self.lock();
         while !pending.urgent() {
@@ -91,7 +92,7 @@ impl Shared {
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
-        let spans = std::mem::replace(&mut pending.spans, Vec::with_capacity(MAX_BATCH));
+        let spans = std::mem::replace(&mut pending.spans, spare);
         Pending {
             spans,
             shutdown: pending.shutdown,
@@ -143,7 +144,7 @@ impl Exporting {
                         .build()
                         .into(),
                     url,
-                    service,
+                    encoder: otlp::Encoder::new(&service),
                     failing: false,
                 };
                 collector.send_until_shutdown(&pending);
@@ -176,7 +177,7 @@ impl Exporting {
 struct Collector {
     agent: ureq::Agent,
     url: String,
-    service: String,
+    encoder: otlp::Encoder,
     /// Whether the last batch failed: failing is logged when it starts and stops.
     failing: bool,
 }
@@ -184,30 +185,31 @@ struct Collector {
 impl Collector {
     /// Sends what is pending whenever a batch is full or due, until shutdown.
     fn send_until_shutdown(mut self, shared: &Shared) {
+        let mut spare = Vec::with_capacity(MAX_BATCH);
         loop {
             let Pending {
                 mut spans,
                 shutdown,
-            } = shared.take_when_due();
-            while !spans.is_empty() {
-                let rest = spans.split_off(spans.len().min(MAX_BATCH));
-                self.send(std::mem::replace(&mut spans, rest));
+            } = shared.take_when_due(std::mem::take(&mut spare));
+            for batch in spans.chunks(MAX_BATCH) {
+                self.send(batch);
             }
             if shutdown {
                 return;
             }
+            spans.clear();
+            spare = spans;
         }
     }
 
     /// Sends `batch`, counting the outcome.
-    fn send(&mut self, batch: Vec<Recorded>) {
+    fn send(&mut self, batch: &[Recorded]) {
         let count = batch.len();
-        let body = otlp::encode(&self.service, batch);
         let sent = self
             .agent
             .post(&self.url)
             .content_type("application/x-protobuf")
-            .send(&body[..])
+            .send(self.encoder.encode(batch))
             // Read to the end, so the connection is kept for the next batch.
             .and_then(|mut response| response.body_mut().read_to_vec());
         match sent {

@@ -217,7 +217,8 @@ where
             kind: Kind::Internal,
             start,
             end: start,
-            attributes: Vec::with_capacity(meta.fields().len()),
+            // Room for what `describe` adds (a request span gets four or five more).
+            attributes: Vec::with_capacity(meta.fields().len() + 6),
             events: Vec::new(),
             links: Vec::new(),
             error: None,
