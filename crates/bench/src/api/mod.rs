@@ -138,7 +138,7 @@ struct Lab {
 
 pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
     project::run(
-        "building the API and the migrator (release)",
+        "building the API, the migrator and the stand-in collector (release)",
         project::cargo([
             "build",
             "--release",
@@ -147,10 +147,9 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
             "api",
             "--package",
             "migrator",
+            // Its one binary, `otlp-discard` (`--bin` would leave out the others').
             "--package",
             "otlp-receiver",
-            "--bin",
-            "otlp-discard",
         ])?,
     )?;
     let release = project::target_dir()?.join("release");
