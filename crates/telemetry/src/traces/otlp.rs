@@ -1,8 +1,10 @@
 //! Recorded spans as an OTLP/HTTP request body: an `ExportTraceServiceRequest` in
-//! protobuf, written straight from [`Recorded`] with prost's encoding primitives into
-//! buffers kept from batch to batch. Building opentelemetry-proto's messages first costs
-//! a dozen allocations per span (every id, key and name owned), which was most of what the
-//! export thread cost a traced request. The test decodes the output with those messages.
+//! protobuf, written straight from [`Recorded`] with prost's encoding primitives. A span
+//! is encoded as it closes, on its own thread ([`Spans::push`]), and a batch is those bytes
+//! framed ([`Encoder::encode`]), in buffers kept from batch to batch. Building
+//! opentelemetry-proto's messages instead costs a dozen allocations per span (every id, key
+//! and name owned), freed on another thread. The test decodes the output with those
+//! messages.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -49,15 +51,47 @@ mod field {
 /// `STATUS_CODE_ERROR`.
 const STATUS_ERROR: u64 = 2;
 
-/// Encodes batches for one service, reusing its buffers.
+/// Encoded spans, each framed as one of `ScopeSpans.spans`, ready to be sent.
+#[derive(Debug, Default)]
+pub(crate) struct Spans {
+    pub bytes: Vec<u8>,
+    pub count: usize,
+}
+
+impl Spans {
+    /// Appends `span`, encoded into `scratch`.
+    pub(crate) fn push(&mut self, scratch: &Scratch) {
+        message(field::SCOPE_SPANS_SPANS, &scratch.span, &mut self.bytes);
+        self.count += 1;
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.bytes.clear();
+        self.count = 0;
+    }
+}
+
+/// Buffers for encoding one span, kept per thread.
+#[derive(Debug, Default)]
+pub(crate) struct Scratch {
+    span: Vec<u8>,
+    nested: Vec<u8>,
+}
+
+impl Scratch {
+    /// Encodes `recorded`, for [`Spans::push`].
+    pub(crate) fn encode(&mut self, recorded: &Recorded) {
+        self.span.clear();
+        span(recorded, &mut self.span, &mut self.nested);
+    }
+}
+
+/// Frames batches for one service, reusing its buffers.
 #[derive(Debug, Default)]
 pub(crate) struct Encoder {
     /// The `Resource` and the `InstrumentationScope`, the same for every batch.
     resource: Vec<u8>,
     scope: Vec<u8>,
-    spans: Vec<u8>,
-    span: Vec<u8>,
-    nested: Vec<u8>,
     scope_spans: Vec<u8>,
     resource_spans: Vec<u8>,
     body: Vec<u8>,
@@ -78,16 +112,10 @@ impl Encoder {
     }
 
     /// The body that exports `spans`.
-    pub(crate) fn encode(&mut self, spans: &[Recorded]) -> &[u8] {
-        self.spans.clear();
-        for recorded in spans {
-            self.span.clear();
-            span(recorded, &mut self.span, &mut self.nested);
-            message(field::SCOPE_SPANS_SPANS, &self.span, &mut self.spans);
-        }
+    pub(crate) fn encode(&mut self, spans: &Spans) -> &[u8] {
         self.scope_spans.clear();
         message(field::SCOPE_SPANS_SCOPE, &self.scope, &mut self.scope_spans);
-        self.scope_spans.extend_from_slice(&self.spans);
+        self.scope_spans.extend_from_slice(&spans.bytes);
         self.resource_spans.clear();
         message(
             field::RESOURCE_SPANS_RESOURCE,
@@ -269,9 +297,20 @@ mod tests {
             recorded(Some(SpanId::from(7)), Some("Internal Server Error")),
             recorded(None, None),
         ];
+        let mut scratch = Scratch::default();
+        let mut spans = Spans::default();
         let mut encoder = Encoder::new("api");
-        let first = encoder.encode(&batch).to_vec();
-        assert_eq!(encoder.encode(&batch), first.as_slice(), "buffers reused cleanly");
+        let mut encode = || {
+            spans.clear();
+            for recorded in &batch {
+                scratch.encode(recorded);
+                spans.push(&scratch);
+            }
+            assert_eq!(spans.count, 2);
+            encoder.encode(&spans).to_vec()
+        };
+        let first = encode();
+        assert_eq!(encode(), first, "buffers reused cleanly");
         let decoded = ExportTraceServiceRequest::decode(first.as_slice()).expect("protobuf");
         let resource = &decoded.resource_spans[0];
         let service = resource.resource.as_ref().expect("a resource");

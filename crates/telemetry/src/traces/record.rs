@@ -179,6 +179,21 @@ fn recordable(meta: &Metadata<'_>) -> bool {
             .any(|crate_| meta.target().starts_with(crate_))
 }
 
+/// Room for the attributes of a span of `meta`: its fields but `otel.*`, and what
+/// [`describe`] adds to a server or client span (those with an `otel.kind`). A span without
+/// attributes, as most are, allocates none.
+fn room(meta: &Metadata<'_>) -> usize {
+    let mut room = 0;
+    for field in meta.fields() {
+        room += match field.name() {
+            "otel.kind" => 6,
+            name if name.starts_with("otel.") => 0,
+            _ => 1,
+        };
+    }
+    room
+}
+
 fn now() -> SystemTime {
     SystemTime::now()
 }
@@ -217,8 +232,7 @@ where
             kind: Kind::Internal,
             start,
             end: start,
-            // Room for what `describe` adds (a request span gets four or five more).
-            attributes: Vec::with_capacity(meta.fields().len() + 6),
+            attributes: Vec::with_capacity(room(meta)),
             events: Vec::new(),
             links: Vec::new(),
             error: None,
