@@ -14,7 +14,10 @@ async fn main() -> ExitCode {
         Ok(started) => started,
         Err(e) => return refuse(e),
     };
-    let _logs = match access_log::start(settings.server.log_format, traces.as_ref().map(Traces::layer)) {
+    let _logs = match access_log::start(
+        settings.server.log_format,
+        traces.as_ref().map(Traces::layer),
+    ) {
         Ok(logs) => logs,
         Err(e) => return refuse(e),
     };

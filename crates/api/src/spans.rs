@@ -45,19 +45,14 @@ pub fn request(req: &ServiceRequest, request_id: &str) -> RequestSpan {
     let trace_id_field = trace_id.as_str();
     // A request sampled out gets a span only for its log lines: OpenTelemetry never sees it.
     let (span, recording) = if decision.keep() {
-        let (span, recording) = decision.span(|| {
+        decision.span(|| {
             info_span!(
                 REQUEST_SPAN,
                 request_id,
                 trace_id = trace_id_field,
                 otel.kind = "server",
             )
-        });
-        traces::describe(&span, |span| {
-            span.attribute("http.request.method", req.method().to_string())
-                .attribute("url.path", req.path().to_owned());
-        });
-        (span, recording)
+        })
     } else {
         let span = info_span!(
             REQUEST_SPAN,
@@ -75,9 +70,16 @@ pub fn request(req: &ServiceRequest, request_id: &str) -> RequestSpan {
 }
 
 impl RequestSpan {
-    /// Names the span after the route that answered `routed` (none when the service
-    /// failed), with the status.
-    pub fn answered(&self, method: &str, status: StatusCode, routed: Option<&HttpRequest>) {
+    /// Describes the span once answered: named after the route that answered `routed`
+    /// (none when the service failed), with the method, path and status (all at once: each
+    /// description costs a lookup).
+    pub fn answered(
+        &self,
+        method: &str,
+        path: &str,
+        status: StatusCode,
+        routed: Option<&HttpRequest>,
+    ) {
         if !self.recording {
             return;
         }
@@ -91,7 +93,9 @@ impl RequestSpan {
                     .attribute("http.route", route),
                 None => span.name(method.to_owned()),
             };
-            span.attribute("http.response.status_code", i64::from(status.as_u16()));
+            span.attribute("http.request.method", method.to_owned())
+                .attribute("url.path", path.to_owned())
+                .attribute("http.response.status_code", i64::from(status.as_u16()));
             if status.is_server_error() {
                 span.error(status_text(status));
             }

@@ -18,10 +18,11 @@ async fn main() -> ExitCode {
         Ok(traces) => traces,
         Err(e) => return refuse(e),
     };
-    let (_logs, access) = match access_log::start(settings.log_format, traces.as_ref().map(Traces::layer)) {
-        Ok(logs) => logs,
-        Err(e) => return refuse(e),
-    };
+    let (_logs, access) =
+        match access_log::start(settings.log_format, traces.as_ref().map(Traces::layer)) {
+            Ok(logs) => logs,
+            Err(e) => return refuse(e),
+        };
     // The library's errors already lead with the variable to fix; anyhow's `{:#}` adds
     // their causes on the same line.
     match server::run(settings, access)

@@ -38,11 +38,12 @@ impl RequestSpan {
             };
         }
         let trace_id = decision.trace_id().to_string();
-        let (span, recording) = decision
-            .span(|| info_span!(REQUEST_SPAN, trace_id = trace_id.as_str(), otel.kind = "server"));
-        traces::describe(&span, |span| {
-            span.attribute("http.request.method", req.method().to_string())
-                .attribute("url.path", req.uri().path().to_owned());
+        let (span, recording) = decision.span(|| {
+            info_span!(
+                REQUEST_SPAN,
+                trace_id = trace_id.as_str(),
+                otel.kind = "server"
+            )
         });
         Self {
             span,
@@ -51,7 +52,8 @@ impl RequestSpan {
         }
     }
 
-    /// Names the span after what answered (`GET /config.json`), with the status.
+    /// Describes the span once answered: named after what answered (`GET /config.json`),
+    /// with the method, path and status.
     pub fn answered<B, R>(&self, req: &Request<B>, res: &Response<R>) {
         if !self.recording {
             return;
@@ -60,6 +62,8 @@ impl RequestSpan {
         let status = res.status();
         traces::describe(&self.span, |span| {
             span.name(format!("{} {route}", req.method()))
+                .attribute("http.request.method", req.method().to_string())
+                .attribute("url.path", req.uri().path().to_owned())
                 .attribute("http.route", route)
                 .attribute("http.response.status_code", i64::from(status.as_u16()));
             if status.is_server_error() {

@@ -41,7 +41,7 @@ pub async fn request_log(
         Ok(res) => (res.status(), Some(res.request())),
         Err(e) => (e.as_response_error().status_code(), None),
     };
-    request.answered(method.as_str(), status, routed);
+    request.answered(method.as_str(), &path, status, routed);
     if let Some(log) = crate::access_log::get() {
         log.record(&Entry {
             request_id: request_id.to_str().ok(),

@@ -8,7 +8,7 @@
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
+use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint, key_len};
 
 use super::record::{Attributes, Recorded, Value};
 
@@ -86,14 +86,12 @@ impl Scratch {
     }
 }
 
-/// Frames batches for one service, reusing its buffers.
+/// Frames batches for one service, reusing its buffer.
 #[derive(Debug, Default)]
 pub(crate) struct Encoder {
     /// The `Resource` and the `InstrumentationScope`, the same for every batch.
     resource: Vec<u8>,
     scope: Vec<u8>,
-    scope_spans: Vec<u8>,
-    resource_spans: Vec<u8>,
     body: Vec<u8>,
 }
 
@@ -106,34 +104,34 @@ impl Encoder {
             &Value::Str(service.to_owned().into()),
             &mut encoder.resource,
         );
-        string(field::SCOPE_NAME, env!("CARGO_PKG_NAME"), &mut encoder.scope);
-        string(field::SCOPE_VERSION, env!("CARGO_PKG_VERSION"), &mut encoder.scope);
+        string(
+            field::SCOPE_NAME,
+            env!("CARGO_PKG_NAME"),
+            &mut encoder.scope,
+        );
+        string(
+            field::SCOPE_VERSION,
+            env!("CARGO_PKG_VERSION"),
+            &mut encoder.scope,
+        );
         encoder
     }
 
-    /// The body that exports `spans`.
+    /// The body that exports `spans`: the messages around them sized first, so that the
+    /// spans are copied once.
     pub(crate) fn encode(&mut self, spans: &Spans) -> &[u8] {
-        self.scope_spans.clear();
-        message(field::SCOPE_SPANS_SCOPE, &self.scope, &mut self.scope_spans);
-        self.scope_spans.extend_from_slice(&spans.bytes);
-        self.resource_spans.clear();
-        message(
-            field::RESOURCE_SPANS_RESOURCE,
-            &self.resource,
-            &mut self.resource_spans,
-        );
-        message(
-            field::RESOURCE_SPANS_SCOPE_SPANS,
-            &self.scope_spans,
-            &mut self.resource_spans,
-        );
-        self.body.clear();
-        message(
-            field::REQUEST_RESOURCE_SPANS,
-            &self.resource_spans,
-            &mut self.body,
-        );
-        &self.body
+        let scope_spans =
+            framed_len(field::SCOPE_SPANS_SCOPE, self.scope.len()) + spans.bytes.len();
+        let resource_spans = framed_len(field::RESOURCE_SPANS_RESOURCE, self.resource.len())
+            + framed_len(field::RESOURCE_SPANS_SCOPE_SPANS, scope_spans);
+        let body = &mut self.body;
+        body.clear();
+        header(field::REQUEST_RESOURCE_SPANS, resource_spans, body);
+        message(field::RESOURCE_SPANS_RESOURCE, &self.resource, body);
+        header(field::RESOURCE_SPANS_SCOPE_SPANS, scope_spans, body);
+        message(field::SCOPE_SPANS_SCOPE, &self.scope, body);
+        body.extend_from_slice(&spans.bytes);
+        body
     }
 }
 
@@ -211,9 +209,19 @@ fn message(tag: u32, encoded: &[u8], out: &mut Vec<u8>) {
     bytes(tag, encoded, out);
 }
 
-fn bytes(tag: u32, value: &[u8], out: &mut Vec<u8>) {
+/// The key and length of a length-delimited field of `len` bytes, written before them.
+fn header(tag: u32, len: usize, out: &mut Vec<u8>) {
     encode_key(tag, WireType::LengthDelimited, out);
-    encode_varint(value.len() as u64, out);
+    encode_varint(len as u64, out);
+}
+
+/// How long a length-delimited field of `len` bytes is, framed.
+fn framed_len(tag: u32, len: usize) -> usize {
+    key_len(tag) + encoded_len_varint(len as u64) + len
+}
+
+fn bytes(tag: u32, value: &[u8], out: &mut Vec<u8>) {
+    header(tag, value.len(), out);
     out.extend_from_slice(value);
 }
 
@@ -359,7 +367,10 @@ mod tests {
             [("waited_ms", value(V::IntValue(5000)))]
         );
         assert_eq!(
-            (hex(&failed.links[0].trace_id), hex(&failed.links[0].span_id)),
+            (
+                hex(&failed.links[0].trace_id),
+                hex(&failed.links[0].span_id)
+            ),
             (
                 "00000000000000000000000000000001".to_owned(),
                 "0000000000000002".to_owned()
