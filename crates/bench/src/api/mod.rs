@@ -33,6 +33,8 @@ const RSS_TARGET: u64 = 32 * 1024 * 1024;
 const START_TARGET: Duration = Duration::from_millis(100);
 /// Starts measured for the start-to-ready figure (the median is reported).
 const STARTS: usize = 5;
+/// Slices of each load with tracing off and on, the servers taking turns (see `run`).
+const ROUNDS: u32 = 4;
 
 struct Scenario {
     name: &'static str,
@@ -64,7 +66,7 @@ struct Row {
     scenario: &'static Scenario,
     api: wrk::Stats,
     pgbench: pgbench::Stats,
-    /// The same load, in halves around the traced ones, on the API (tracing off).
+    /// The same load, in slices between the traced ones, on the API (tracing off).
     untraced: wrk::Stats,
     /// The same load on the API with each of [`Tracing::ALL`] (in that order).
     traced: Vec<wrk::Stats>,
@@ -217,19 +219,23 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
         let url = format!("{base}{}", scenario.path);
         verify(&url, scenario)?;
         let script = (scenario.method == "POST").then_some(post_script.as_path());
+        // `warm`: a warm-up first (a server's first load in a scenario).
         let measure = |settings: &Settings,
                        api: &mut Server,
                        url: &str,
                        what: &str,
-                       load: wrk::Load|
+                       load: wrk::Load,
+                       warm: bool|
          -> anyhow::Result<wrk::Stats> {
             eprintln!("bench: {} on the API{what}", scenario.name);
-            let warm = wrk::Load {
-                duration: settings.warmup,
-                ..load
-            };
-            wrk::run_with(&warm, url, None, script)?;
-            settings.check_interrupted()?;
+            if warm {
+                let warm = wrk::Load {
+                    duration: settings.warmup,
+                    ..load
+                };
+                wrk::run_with(&warm, url, None, script)?;
+                settings.check_interrupted()?;
+            }
             let stats = wrk::run_with(&load, url, None, script)?;
             settings.check_interrupted()?;
             api.check_running().context("the API died under load")?;
@@ -253,7 +259,8 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
             );
             Ok(stats)
         };
-        let mut measure_api = |settings: &Settings| measure(settings, &mut api, &url, "", load);
+        let mut measure_api =
+            |settings: &Settings| measure(settings, &mut api, &url, "", load, true);
         // Alternate who goes first, so a drift in the machine's load favours neither.
         let (api_stats, pgbench_stats) = if i % 2 == 0 {
             let a = measure_api(settings)?;
@@ -262,32 +269,36 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
             let p = measure_pgbench(settings)?;
             (measure_api(settings)?, p)
         };
-        // Tracing on against off, each in halves, in the order off, on 1, on 2, on 2, on 1,
-        // off: a drift over the runs (a table growing under POSTs, autovacuum catching up)
-        // weighs on each alike.
-        let half = wrk::Load {
-            duration: load.duration / 2,
+        // Tracing off and each way on, in ROUNDS slices each, every round starting with
+        // the next (off, on 1, on 2; on 1, on 2, off; …): a drift or a burst over the runs
+        // (a table growing under POSTs, autovacuum, a checkpoint) weighs on each alike.
+        let slice = wrk::Load {
+            duration: load.duration / ROUNDS,
             ..load
         };
-        let mut off = measure(settings, &mut api, &url, ", tracing off (1/2)", half)?;
-        let mut on = Vec::new();
-        for (server, base) in traced.iter_mut() {
+        let mut servers = vec![(&mut api, url.clone(), "tracing off".to_owned())];
+        for ((server, base), tracing) in traced.iter_mut().zip(&tracings) {
             let url = format!("{base}{}", scenario.path);
             verify(&url, scenario)?;
-            on.push(measure(settings, server, &url, ", tracing on (1/2)", half)?);
+            servers.push((server, url, format!("tracing on, {}", tracing.name)));
         }
-        for ((server, base), first) in traced.iter_mut().zip(on.iter_mut()).rev() {
-            let url = format!("{base}{}", scenario.path);
-            let second = measure(settings, server, &url, ", tracing on (2/2)", half)?;
-            *first = first.merged(&second);
+        let mut measured: Vec<Option<wrk::Stats>> = vec![None; servers.len()];
+        for round in 0..ROUNDS {
+            for k in 0..servers.len() {
+                let i = (round as usize + k) % servers.len();
+                let (server, url, name) = &mut servers[i];
+                let what = format!(", {name} ({}/{ROUNDS})", round + 1);
+                let stats = measure(settings, server, url, &what, slice, round == 0)?;
+                measured[i] = Some(match measured[i].take() {
+                    Some(before) => before.merged(&stats),
+                    None => stats,
+                });
+            }
         }
-        off = off.merged(&measure(
-            settings,
-            &mut api,
-            &url,
-            ", tracing off (2/2)",
-            half,
-        )?);
+        drop(servers);
+        let mut measured = measured.into_iter().flatten();
+        let off = measured.next().context("tracing off was measured")?;
+        let on = measured.collect();
         rows.push(Row {
             scenario,
             api: api_stats,
