@@ -28,7 +28,6 @@ use futures_util::StreamExt;
 use prometheus::IntCounter;
 use tokio::sync::{Notify, oneshot};
 use tokio_postgres::{AsyncMessage, Config};
-use tracing::Instrument;
 
 use crate::{events::Changes, http_cache::Answer};
 
@@ -116,8 +115,8 @@ impl LatestCache {
             .unwrap_or_else(PoisonError::into_inner)
             .push(done);
         self.inner.sync_wanted.notify_one();
-        let wait = tokio::time::timeout(PING_EVERY, wait).instrument(crate::spans::cache_sync());
-        matches!(wait.await, Ok(Ok(true)))
+        let _span = crate::spans::cache_sync();
+        matches!(tokio::time::timeout(PING_EVERY, wait).await, Ok(Ok(true)))
     }
 
     /// The GETs waiting for a sync now; later ones wait for the next.

@@ -5,7 +5,6 @@ use std::time::Duration;
 use deadpool_postgres::Object;
 use domain::{Limit, Random};
 use tokio_postgres::Row;
-use tracing::Instrument;
 
 use crate::{
     error::ApiError,
@@ -22,7 +21,7 @@ async fn bounded<T>(
     statement: Statement,
     work: impl Future<Output = Result<T, tokio_postgres::Error>>,
 ) -> Result<T, ApiError> {
-    let work = work.instrument(spans::statement(statement));
+    let _span = spans::statement(statement);
     match tokio::time::timeout(QUERY_TIMEOUT, work).await {
         Ok(done) => Ok(done?),
         Err(_) => Err(ApiError::DatabaseUnavailable(format!(

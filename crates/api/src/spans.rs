@@ -1,15 +1,16 @@
 //! The spans of a request, one place for their names and attributes: the request itself
 //! (always made: its `request_id` and `trace_id` go on every log line written inside it),
-//! and, when traces are exported, its children: the pool wait, each statement, the cache
-//! sync, the batched insert. Without an exporter the children are `Span::none()`.
+//! and, when traces are exported, its children: the pool wait, each statement and the
+//! cache sync as leaves ([`traces::leaf`], timed until dropped), and the batched insert (a
+//! `tracing` span: its statements are its children). Without an exporter none is made.
 
 use actix_web::{HttpRequest, dev::ServiceRequest, http::StatusCode};
 use deadpool_postgres::{Object, Pool};
 use telemetry::{
     REQUEST_SPAN,
-    traces::{self, Decision},
+    traces::{self, Decision, Kind, Leaf, Value},
 };
-use tracing::{Instrument, Span, info_span};
+use tracing::{Span, info_span};
 
 use crate::error::ApiError;
 
@@ -112,27 +113,24 @@ fn status_text(status: StatusCode) -> String {
 
 /// A connection from the pool, the wait traced.
 pub async fn connection(pool: &Pool) -> Result<Object, ApiError> {
-    let span = traces::when_exported(|| info_span!("db.pool.wait", otel.name = "pool wait"));
-    Ok(pool.get().instrument(span).await?)
+    let _wait = traces::leaf("pool wait", Kind::Internal, Vec::new);
+    Ok(pool.get().await?)
 }
 
-/// The span of one statement.
-pub fn statement(statement: Statement) -> Span {
-    traces::when_exported(|| {
-        info_span!(
-            "db.statement",
-            otel.name = statement.name,
-            otel.kind = "client",
-            db.system = "postgresql",
-            db.operation = statement.operation,
-            db.statement.name = statement.name,
-        )
+/// The span of one statement, until dropped.
+pub fn statement(statement: Statement) -> Leaf {
+    traces::leaf(statement.name, Kind::Client, || {
+        vec![
+            ("db.system", Value::from("postgresql")),
+            ("db.operation", Value::from(statement.operation)),
+            ("db.statement.name", Value::from(statement.name)),
+        ]
     })
 }
 
-/// The span of a GET waiting for the cache listener's round trip.
-pub fn cache_sync() -> Span {
-    traces::when_exported(|| info_span!("cache.sync", otel.name = "cache sync"))
+/// The span of a GET waiting for the cache listener's round trip, until dropped.
+pub fn cache_sync() -> Leaf {
+    traces::leaf("cache sync", Kind::Internal, Vec::new)
 }
 
 /// The span of one batched insert of `rows` rows, for the `requests` in it (what each

@@ -23,7 +23,7 @@ use super::{export::Shared, is_untraced};
 
 /// What OTLP calls a span's kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
+pub enum Kind {
     Internal = 1,
     Server = 2,
     Client = 3,
@@ -77,7 +77,7 @@ impl From<bool> for Value {
     }
 }
 
-pub(crate) type Attributes = Vec<(&'static str, Value)>;
+pub type Attributes = Vec<(&'static str, Value)>;
 
 /// A log event inside a recorded span, exported as a span event.
 #[derive(Debug)]
@@ -139,6 +139,63 @@ pub(crate) fn describe(span: &tracing::Span, describe: impl FnOnce(&mut Describe
             describe(&mut Described(recorded));
         }
     });
+}
+
+/// A span timed by hand from [`leaf`] to its drop, not a `tracing` span: no registry entry,
+/// no log state, nothing per poll. Empty when not inside a recorded span.
+#[must_use = "the span ends when this is dropped"]
+#[derive(Debug)]
+pub struct Leaf(Option<(Recorded, Arc<Shared>)>);
+
+/// A leaf under the current span, when that is recorded.
+pub(crate) fn leaf(
+    name: &'static str,
+    kind: Kind,
+    attributes: impl FnOnce() -> Attributes,
+) -> Leaf {
+    let parent = tracing::dispatcher::get_default(|dispatch| {
+        let export = dispatch.downcast_ref::<RecordSpans>()?.export.clone();
+        let registry = dispatch.downcast_ref::<Registry>()?;
+        let current = dispatch.current_span();
+        let span = registry.span(current.id()?)?;
+        let extensions = span.extensions();
+        let parent = extensions.get::<Recorded>()?;
+        Some((parent.trace_id, parent.span_id, export))
+    });
+    let Some((trace_id, parent, export)) = parent else {
+        return Leaf(None);
+    };
+    let start = now();
+    let recorded = Recorded {
+        trace_id,
+        span_id: RandomIdGenerator::default().new_span_id(),
+        parent: Some(parent),
+        name: Cow::Borrowed(name),
+        kind,
+        start,
+        end: start,
+        attributes: attributes(),
+        events: Vec::new(),
+        links: Vec::new(),
+        error: None,
+    };
+    Leaf(Some((recorded, export)))
+}
+
+impl Leaf {
+    /// No span.
+    pub fn none() -> Self {
+        Self(None)
+    }
+}
+
+impl Drop for Leaf {
+    fn drop(&mut self) {
+        if let Some((mut recorded, export)) = self.0.take() {
+            recorded.end = now();
+            export.push(recorded);
+        }
+    }
 }
 
 /// What a recorded span can be told once made (see [`super::describe`]).
