@@ -107,6 +107,32 @@ pub(crate) struct Recorded {
     pub error: Option<String>,
 }
 
+impl Recorded {
+    /// A span of `trace_id` starting now, with a fresh span id.
+    fn start(
+        trace_id: TraceId,
+        parent: Option<SpanId>,
+        name: &'static str,
+        kind: Kind,
+        attributes: Attributes,
+    ) -> Self {
+        let start = now();
+        Self {
+            trace_id,
+            span_id: RandomIdGenerator::default().new_span_id(),
+            parent,
+            name: Cow::Borrowed(name),
+            kind,
+            start,
+            end: start,
+            attributes,
+            events: Vec::new(),
+            links: Vec::new(),
+            error: None,
+        }
+    }
+}
+
 thread_local! {
     /// The trace the next recorded span on this thread starts, and the caller's span it
     /// continues: set by [`super::Decision::span`] around making its span.
@@ -170,20 +196,7 @@ pub(crate) fn leaf(
     let Some((trace_id, parent, export)) = parent else {
         return Leaf(None);
     };
-    let start = now();
-    let recorded = Recorded {
-        trace_id,
-        span_id: RandomIdGenerator::default().new_span_id(),
-        parent: Some(parent),
-        name: Cow::Borrowed(name),
-        kind,
-        start,
-        end: start,
-        attributes: attributes(),
-        events: Vec::new(),
-        links: Vec::new(),
-        error: None,
-    };
+    let recorded = Recorded::start(trace_id, Some(parent), name, kind, attributes());
     Leaf(Some((recorded, export)))
 }
 
@@ -285,20 +298,13 @@ where
                 (parent.trace_id, Some(parent.span_id))
             }
         };
-        let start = now();
-        let mut recorded = Recorded {
+        let mut recorded = Recorded::start(
             trace_id,
-            span_id: RandomIdGenerator::default().new_span_id(),
             parent,
-            name: Cow::Borrowed(meta.name()),
-            kind: Kind::Internal,
-            start,
-            end: start,
-            attributes: Vec::with_capacity(room(meta)),
-            events: Vec::new(),
-            links: Vec::new(),
-            error: None,
-        };
+            meta.name(),
+            Kind::Internal,
+            Vec::with_capacity(room(meta)),
+        );
         attrs.record(&mut Fields(&mut recorded));
         span.extensions_mut().insert(recorded);
     }
