@@ -1,15 +1,19 @@
-//! Export: each finished span encoded (OTLP protobuf) into a bounded buffer, one thread
-//! sending the buffer in batches over OTLP/HTTP. Every span that does not reach the
-//! collector is counted, for `/metrics`.
+//! Export: each finished span encoded (OTLP protobuf) on the thread that closed it into
+//! that thread's buffer; full buffers handed to one export thread, which sends them in
+//! batches over OTLP/HTTP. Every span that does not reach the collector is counted, for
+//! `/metrics`.
 //!
-//! The thread is woken once per full batch (or when one is due), not once per span: a
-//! wake-up per span was a context switch per request, and cost traced GETs a third of
-//! their throughput on two cores.
+//! A span costs its thread a lock of the thread's own buffer, which no other thread takes
+//! but the export thread once per batch; the lock all threads share is taken once per
+//! [`HANDOVER`] spans. One shared queue taken per span cost a traced request more than its
+//! encoding, the request threads fighting over it. The export thread is woken once per full
+//! batch (or when one is due), not once per span, and takes what the threads hold too, so
+//! a quiet thread's spans wait [`SEND_EVERY`] at most.
 
 use std::{
     cell::RefCell,
     sync::{
-        Arc, Condvar, Mutex, MutexGuard, PoisonError,
+        Arc, Condvar, Mutex, MutexGuard, PoisonError, Weak,
         atomic::{AtomicU64, Ordering},
     },
     thread::JoinHandle,
@@ -21,20 +25,24 @@ use super::{
     record::Recorded,
 };
 
-/// Spans waiting for the export thread at most; past it, new ones are dropped.
+/// Spans handed over and waiting for the export thread at most; past it, new ones are
+/// dropped.
 const QUEUE: usize = 4096;
-/// Spans that make a batch: this many queued wake the thread, which sends what is queued
-/// then (more, when it was busy sending: `QUEUE` at most) in one request.
+/// Spans that make a batch: this many handed over wake the thread, which sends what is
+/// waiting then (more, when it was busy sending: `QUEUE` at most) in one request.
 const BATCH: usize = 512;
+/// Spans a thread buffers before handing them over.
+const HANDOVER: usize = 32;
 /// How long a span may wait for a fuller batch on a quiet server.
 const SEND_EVERY: Duration = Duration::from_millis(500);
-/// One request to the collector gives up after this (its spans are dropped).
+/// Each step of a request to the collector (connect, send, wait for the answer, read it)
+/// gives up after this, and the batch's spans are dropped.
 const EXPORT_TIMEOUT: Duration = Duration::from_secs(5);
 
 static DROPPED: AtomicU64 = AtomicU64::new(0);
 static EXPORTED: AtomicU64 = AtomicU64::new(0);
 
-/// Spans that never reached the collector: the buffer was full, or their batch failed.
+/// Spans that never reached the collector: the queue was full, or their batch failed.
 pub fn dropped_spans() -> u64 {
     DROPPED.load(Ordering::Relaxed)
 }
@@ -44,14 +52,26 @@ pub fn exported_spans() -> u64 {
     EXPORTED.load(Ordering::Relaxed)
 }
 
-fn count_dropped(spans: usize) {
+pub(crate) fn count_dropped(spans: usize) {
     DROPPED.fetch_add(spans as u64, Ordering::Relaxed);
 }
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// One thread's spans, until handed over or taken by the export thread.
+type Buffer = Mutex<Spans>;
 
 /// What the request threads hand the export thread.
 #[derive(Default)]
 struct Pending {
-    spans: Spans,
+    /// Buffers handed over, oldest first.
+    full: Vec<Spans>,
+    /// Spans in `full`.
+    count: usize,
+    /// Emptied buffers, given back by the export thread for the next handovers.
+    spare: Vec<Spans>,
     /// Send what is pending, then end.
     shutdown: bool,
 }
@@ -59,7 +79,7 @@ struct Pending {
 impl Pending {
     /// Whether the export thread has something to do before its batch is due.
     fn urgent(&self) -> bool {
-        self.spans.count >= BATCH || self.shutdown
+        self.count >= BATCH || self.shutdown
     }
 }
 
@@ -68,24 +88,113 @@ impl Pending {
 pub(crate) struct Shared {
     pending: Mutex<Pending>,
     wake: Condvar,
+    /// Every thread's buffer, emptied by the export thread into each batch.
+    buffers: Mutex<Vec<Weak<Buffer>>>,
+}
+
+/// A thread's buffer for one [`Shared`], and its scratch for encoding.
+struct Local {
+    shared: Arc<Shared>,
+    buffer: Arc<Buffer>,
+    scratch: Scratch,
+}
+
+impl Local {
+    fn push(&mut self, span: &Recorded) {
+        self.scratch.encode(span);
+        let mut buffer = lock(&self.buffer);
+        buffer.push(&self.scratch);
+        if buffer.count >= HANDOVER {
+            self.shared.hand_over(&mut buffer);
+        }
+    }
+}
+
+/// A thread that ends, or turns to another exporter, hands over what it holds.
+impl Drop for Local {
+    fn drop(&mut self) {
+        let mut buffer = lock(&self.buffer);
+        if buffer.count > 0 {
+            self.shared.hand_over(&mut buffer);
+        }
+    }
+}
+
+thread_local! {
+    static LOCAL: RefCell<Option<Local>> = const { RefCell::new(None) };
 }
 
 impl Shared {
-    fn lock(&self) -> MutexGuard<'_, Pending> {
-        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
     /// Changes what is pending, then wakes the export thread.
     fn urge(&self, change: impl FnOnce(&mut Pending)) {
-        change(&mut self.lock());
+        change(&mut lock(&self.pending));
         self.wake.notify_one();
     }
 
-    /// Waits until something is urgent or the batch is due, and takes what is pending,
-    /// leaving `spare` (emptied, its room kept: no allocation per batch) in its place.
-    fn take_when_due(&self, spare: Spans) -> Pending {
+    /// Queues a finished span, encoded here, on the thread that closed it (which frees
+    /// what it allocated, faster than another thread would).
+    pub(crate) fn push(self: &Arc<Self>, span: &Recorded) {
+        let buffered = LOCAL.try_with(|local| {
+            let Ok(mut local) = local.try_borrow_mut() else {
+                return false;
+            };
+            if local
+                .as_ref()
+                .is_some_and(|local| !Arc::ptr_eq(&local.shared, self))
+            {
+                *local = None;
+            }
+            local.get_or_insert_with(|| self.local()).push(span);
+            true
+        });
+        // A span closed as its thread ends finds no buffer: it is handed over alone.
+        if !matches!(buffered, Ok(true)) {
+            let mut scratch = Scratch::default();
+            scratch.encode(span);
+            let mut spans = Spans::default();
+            spans.push(&scratch);
+            self.hand_over(&mut spans);
+        }
+    }
+
+    /// A buffer for this thread, which the export thread will empty too.
+    fn local(self: &Arc<Self>) -> Local {
+        let buffer = Arc::new(Buffer::default());
+        lock(&self.buffers).push(Arc::downgrade(&buffer));
+        Local {
+            shared: self.clone(),
+            buffer,
+            scratch: Scratch::default(),
+        }
+    }
+
+    /// Moves `spans` to the queue, leaving an empty buffer; drops them (counted) when the
+    /// queue is full. Wakes the export thread when a batch is full.
+    fn hand_over(&self, spans: &mut Spans) {
+        let mut pending = lock(&self.pending);
+        if pending.shutdown || pending.count + spans.count > QUEUE {
+            drop(pending);
+            count_dropped(spans.count);
+            spans.clear();
+            return;
+        }
+        let empty = pending.spare.pop().unwrap_or_default();
+        let full = std::mem::replace(spans, empty);
+        let before = pending.count;
+        pending.count += full.count;
+        pending.full.push(full);
+        let wake = before < BATCH && pending.count >= BATCH;
+        drop(pending);
+        if wake {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Waits until something is urgent or the batch is due, then takes what is pending
+    /// and what each thread holds into `batch` (empty); returns whether to end.
+    fn take_when_due(&self, batch: &mut Vec<Spans>) -> bool {
         let due = Instant::now() + SEND_EVERY;
-        let mut pending = self.lock();
+        let mut pending = lock(&self.pending);
         while !pending.urgent() {
             let left = due.saturating_duration_since(Instant::now());
             if left.is_zero() {
@@ -97,47 +206,33 @@ impl Shared {
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
-        let spans = std::mem::replace(&mut pending.spans, spare);
-        Pending {
-            spans,
-            shutdown: pending.shutdown,
-        }
-    }
-
-    /// Queues a finished span, encoded here, on the thread that closed it (which frees
-    /// what it allocated, faster than another thread would); drops it (counted) when the
-    /// queue is full.
-    pub(crate) fn push(&self, span: Recorded) {
-        thread_local! {
-            static SCRATCH: RefCell<Scratch> = RefCell::default();
-        }
-        let queue = |scratch: &mut Scratch| {
-            scratch.encode(&span);
-            self.queue(scratch);
-        };
-        // A span closed as its thread ends finds no scratch: it gets one of its own.
-        let queued = SCRATCH.try_with(|scratch| {
-            scratch
-                .try_borrow_mut()
-                .map(|mut scratch| queue(&mut scratch))
-        });
-        if !matches!(queued, Ok(Ok(()))) {
-            queue(&mut Scratch::default());
-        }
-    }
-
-    fn queue(&self, encoded: &Scratch) {
-        let mut pending = self.lock();
-        if pending.spans.count >= QUEUE || pending.shutdown {
-            drop(pending);
-            count_dropped(1);
-            return;
-        }
-        pending.spans.push(encoded);
-        let full = pending.spans.count == BATCH;
+        std::mem::swap(batch, &mut pending.full);
+        pending.count = 0;
+        let shutdown = pending.shutdown;
         drop(pending);
-        if full {
-            self.wake.notify_one();
+        // Buffers of threads that ended are gone (they handed over what they held).
+        lock(&self.buffers).retain(|buffer| match buffer.upgrade() {
+            Some(buffer) => {
+                let mut buffer = lock(&buffer);
+                if buffer.count > 0 {
+                    batch.push(std::mem::take(&mut *buffer));
+                }
+                true
+            }
+            None => false,
+        });
+        shutdown
+    }
+
+    /// Gives the emptied buffers of a sent `batch` back for handovers.
+    fn recycle(&self, batch: &mut Vec<Spans>) {
+        let mut pending = lock(&self.pending);
+        for mut spans in batch.drain(..) {
+            if pending.spare.len() >= QUEUE / HANDOVER {
+                break;
+            }
+            spans.clear();
+            pending.spare.push(spans);
         }
     }
 }
@@ -165,8 +260,15 @@ impl Exporting {
             .name("span-export".into())
             .spawn(move || {
                 let collector = Collector {
+                    // Each step bounded, not the whole call: under a timeout for the
+                    // whole call ureq resolves the host on a thread of its own, one per
+                    // batch. The host is resolved as the system's resolver does.
                     agent: ureq::Agent::config_builder()
-                        .timeout_global(Some(EXPORT_TIMEOUT))
+                        .timeout_connect(Some(EXPORT_TIMEOUT))
+                        .timeout_send_request(Some(EXPORT_TIMEOUT))
+                        .timeout_send_body(Some(EXPORT_TIMEOUT))
+                        .timeout_recv_response(Some(EXPORT_TIMEOUT))
+                        .timeout_recv_body(Some(EXPORT_TIMEOUT))
                         .build()
                         .into(),
                     url,
@@ -211,26 +313,22 @@ struct Collector {
 impl Collector {
     /// Sends what is pending whenever a batch is full or due, until shutdown.
     fn send_until_shutdown(mut self, shared: &Shared) {
-        let mut spare = Spans::default();
+        let mut batch = Vec::new();
         loop {
-            let Pending {
-                mut spans,
-                shutdown,
-            } = shared.take_when_due(std::mem::take(&mut spare));
-            if spans.count > 0 {
-                self.send(&spans);
+            let shutdown = shared.take_when_due(&mut batch);
+            if !batch.is_empty() {
+                self.send(&batch);
             }
+            shared.recycle(&mut batch);
             if shutdown {
                 return;
             }
-            spans.clear();
-            spare = spans;
         }
     }
 
     /// Sends `batch`, counting the outcome.
-    fn send(&mut self, batch: &Spans) {
-        let count = batch.count;
+    fn send(&mut self, batch: &[Spans]) {
+        let count = batch.iter().map(|spans| spans.count).sum::<usize>();
         let sent = self
             .agent
             .post(&self.url)

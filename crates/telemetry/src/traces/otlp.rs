@@ -117,11 +117,11 @@ impl Encoder {
         encoder
     }
 
-    /// The body that exports `spans`: the messages around them sized first, so that the
-    /// spans are copied once.
-    pub(crate) fn encode(&mut self, spans: &Spans) -> &[u8] {
-        let scope_spans =
-            framed_len(field::SCOPE_SPANS_SCOPE, self.scope.len()) + spans.bytes.len();
+    /// The body that exports `batch`: the messages around its spans sized first, so that
+    /// the spans are copied once.
+    pub(crate) fn encode(&mut self, batch: &[Spans]) -> &[u8] {
+        let spans: usize = batch.iter().map(|spans| spans.bytes.len()).sum();
+        let scope_spans = framed_len(field::SCOPE_SPANS_SCOPE, self.scope.len()) + spans;
         let resource_spans = framed_len(field::RESOURCE_SPANS_RESOURCE, self.resource.len())
             + framed_len(field::RESOURCE_SPANS_SCOPE_SPANS, scope_spans);
         let body = &mut self.body;
@@ -130,7 +130,9 @@ impl Encoder {
         message(field::RESOURCE_SPANS_RESOURCE, &self.resource, body);
         header(field::RESOURCE_SPANS_SCOPE_SPANS, scope_spans, body);
         message(field::SCOPE_SPANS_SCOPE, &self.scope, body);
-        body.extend_from_slice(&spans.bytes);
+        for spans in batch {
+            body.extend_from_slice(&spans.bytes);
+        }
         body
     }
 }
@@ -306,16 +308,17 @@ mod tests {
             recorded(None, None),
         ];
         let mut scratch = Scratch::default();
-        let mut spans = Spans::default();
+        // Each span in a buffer of its own, as two threads would hand them over.
+        let mut buffers = [Spans::default(), Spans::default()];
         let mut encoder = Encoder::new("api");
         let mut encode = || {
-            spans.clear();
-            for recorded in &batch {
+            for (recorded, spans) in batch.iter().zip(&mut buffers) {
+                spans.clear();
                 scratch.encode(recorded);
                 spans.push(&scratch);
+                assert_eq!(spans.count, 1);
             }
-            assert_eq!(spans.count, 2);
-            encoder.encode(&spans).to_vec()
+            encoder.encode(&buffers).to_vec()
         };
         let first = encode();
         assert_eq!(encode(), first, "buffers reused cleanly");

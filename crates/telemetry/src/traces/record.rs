@@ -172,7 +172,16 @@ pub(crate) fn describe(span: &tracing::Span, describe: impl FnOnce(&mut Describe
 /// no log state, nothing per poll. Empty when not inside a recorded span.
 #[must_use = "the span ends when this is dropped"]
 #[derive(Debug)]
-pub struct Leaf(Option<(Recorded, Arc<Shared>)>);
+pub struct Leaf(Option<Recorded>);
+
+/// The recording layer of the current dispatcher, if it has one.
+fn with_layer<T>(f: impl FnOnce(&RecordSpans, &tracing::Dispatch) -> Option<T>) -> Option<T> {
+    let mut f = Some(f);
+    tracing::dispatcher::get_default(|dispatch| {
+        let layer = dispatch.downcast_ref::<RecordSpans>()?;
+        f.take()?(layer, dispatch)
+    })
+}
 
 /// A leaf under the current span, when that is recorded.
 pub(crate) fn leaf(
@@ -180,24 +189,28 @@ pub(crate) fn leaf(
     kind: Kind,
     attributes: impl FnOnce() -> Attributes,
 ) -> Leaf {
-    let parent = tracing::dispatcher::get_default(|dispatch| {
+    let parent = with_layer(|_, dispatch| {
         let current = dispatch.current_span();
         // A request sampled out says so in its metadata: no lookup.
         if current.metadata().is_none_or(is_untraced) {
             return None;
         }
-        let layer = dispatch.downcast_ref::<RecordSpans>()?;
         let registry = dispatch.downcast_ref::<Registry>()?;
         let span = registry.span(current.id()?)?;
         let extensions = span.extensions();
         let parent = extensions.get::<Recorded>()?;
-        Some((parent.trace_id, parent.span_id, layer.export.clone()))
+        Some((parent.trace_id, parent.span_id))
     });
-    let Some((trace_id, parent, export)) = parent else {
+    let Some((trace_id, parent)) = parent else {
         return Leaf(None);
     };
-    let recorded = Recorded::start(trace_id, Some(parent), name, kind, attributes());
-    Leaf(Some((recorded, export)))
+    Leaf(Some(Recorded::start(
+        trace_id,
+        Some(parent),
+        name,
+        kind,
+        attributes(),
+    )))
 }
 
 impl Leaf {
@@ -207,11 +220,20 @@ impl Leaf {
     }
 }
 
+/// Ends the span and queues it with the recording layer it was made under (found again
+/// rather than held: a reference held by every leaf would be one counter that every
+/// request thread writes twice per leaf).
 impl Drop for Leaf {
     fn drop(&mut self) {
-        if let Some((mut recorded, export)) = self.0.take() {
+        if let Some(mut recorded) = self.0.take() {
             recorded.end = now();
-            export.push(recorded);
+            let queued = with_layer(|layer, _| {
+                layer.export.push(&recorded);
+                Some(())
+            });
+            if queued.is_none() {
+                super::export::count_dropped(1);
+            }
         }
     }
 }
@@ -364,7 +386,7 @@ where
         let recorded = span.extensions_mut().remove::<Recorded>();
         if let Some(mut recorded) = recorded {
             recorded.end = now();
-            self.export.push(recorded);
+            self.export.push(&recorded);
         }
     }
 }
