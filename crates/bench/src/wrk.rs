@@ -53,30 +53,31 @@ impl Stats {
         self.non_2xx_3xx + s.connect + s.read + s.write + s.timeout
     }
 
-    /// Two runs of the same load as one: their requests over their time, the mean of their
-    /// percentiles (wrk does not report enough to merge them exactly), every error.
-    pub fn merged(&self, other: &Stats) -> Stats {
-        let seconds = self.seconds + other.seconds;
-        let per_sec = |total: f64| total / seconds.max(f64::MIN_POSITIVE);
-        let mean = |a: Duration, b: Duration| (a + b) / 2;
-        let (a, b) = (self.socket, other.socket);
-        Stats {
-            requests: self.requests + other.requests,
+    /// Runs of the same load as one: their requests over their time, the mean of their
+    /// percentiles (wrk does not report enough to merge them exactly), every error; none
+    /// for no runs.
+    pub fn merged(runs: &[Stats]) -> Option<Stats> {
+        let count = u32::try_from(runs.len()).ok().filter(|&n| n > 0)?;
+        let sum = |f: fn(&Stats) -> f64| runs.iter().map(f).sum::<f64>();
+        let mean = |f: fn(&Stats) -> Duration| runs.iter().map(f).sum::<Duration>() / count;
+        let requests = runs.iter().map(|s| s.requests).sum::<u64>();
+        let seconds = sum(|s| s.seconds).max(f64::MIN_POSITIVE);
+        let errors = |f: fn(&SocketErrors) -> u64| runs.iter().map(|s| f(&s.socket)).sum();
+        Some(Stats {
+            requests,
             seconds,
-            requests_per_sec: per_sec((self.requests + other.requests) as f64),
-            transfer_per_sec: per_sec(
-                self.transfer_per_sec * self.seconds + other.transfer_per_sec * other.seconds,
-            ),
-            latency_p50: mean(self.latency_p50, other.latency_p50),
-            latency_p99: mean(self.latency_p99, other.latency_p99),
-            non_2xx_3xx: self.non_2xx_3xx + other.non_2xx_3xx,
+            requests_per_sec: requests as f64 / seconds,
+            transfer_per_sec: sum(|s| s.transfer_per_sec * s.seconds) / seconds,
+            latency_p50: mean(|s| s.latency_p50),
+            latency_p99: mean(|s| s.latency_p99),
+            non_2xx_3xx: runs.iter().map(|s| s.non_2xx_3xx).sum(),
             socket: SocketErrors {
-                connect: a.connect + b.connect,
-                read: a.read + b.read,
-                write: a.write + b.write,
-                timeout: a.timeout + b.timeout,
+                connect: errors(|e| e.connect),
+                read: errors(|e| e.read),
+                write: errors(|e| e.write),
+                timeout: errors(|e| e.timeout),
             },
-        }
+        })
     }
 }
 
@@ -282,6 +283,25 @@ mod tests {
         };
         assert_eq!(s.socket, expected);
         assert_eq!(s.errors(), 158_774);
+    }
+
+    #[test]
+    fn runs_merge_into_their_requests_over_their_time() {
+        let clean = parse(include_str!("testdata/wrk_index.txt")).unwrap();
+        let failed = parse(include_str!("testdata/wrk_socket_errors.txt")).unwrap();
+        let runs = [clean.clone(), clean.clone(), failed.clone()];
+        let all = Stats::merged(&runs).unwrap();
+        assert_eq!(all.requests, 2 * clean.requests + failed.requests);
+        assert!((all.seconds - (2.0 * clean.seconds + failed.seconds)).abs() < 1e-9);
+        let rate = all.requests as f64 / all.seconds;
+        assert!((all.requests_per_sec - rate).abs() < 1e-6);
+        // Each run's percentile weighs the same.
+        assert!(close(
+            all.latency_p99,
+            (2 * clean.latency_p99 + failed.latency_p99) / 3
+        ));
+        assert_eq!(all.errors(), failed.errors());
+        assert!(Stats::merged(&[]).is_none());
     }
 
     #[test]

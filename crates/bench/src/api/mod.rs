@@ -33,8 +33,9 @@ const RSS_TARGET: u64 = 32 * 1024 * 1024;
 const START_TARGET: Duration = Duration::from_millis(100);
 /// Starts measured for the start-to-ready figure (the median is reported).
 const STARTS: usize = 5;
-/// Slices of each load with tracing off and on, the servers taking turns (see `run`).
-const ROUNDS: u32 = 4;
+/// Slices of each load with tracing off and on, the servers taking turns (see `run`): a
+/// round of one-second slices each, ten times over with the default load.
+const ROUNDS: u32 = 10;
 
 struct Scenario {
     name: &'static str,
@@ -68,6 +69,8 @@ struct Row {
     pgbench: pgbench::Stats,
     /// The same load, in slices between the traced ones, on the API (tracing off).
     untraced: wrk::Stats,
+    /// For each of [`Tracing::all`], its throughput over tracing off's in each round.
+    round_ratios: Vec<Vec<f64>>,
     /// The same load on the API with each of [`Tracing::ALL`] (in that order).
     traced: Vec<wrk::Stats>,
 }
@@ -282,29 +285,41 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
             verify(&url, scenario)?;
             servers.push((server, url, format!("tracing on, {}", tracing.name)));
         }
-        let mut measured: Vec<Option<wrk::Stats>> = vec![None; servers.len()];
+        // Each server's slices, round by round.
+        let mut slices: Vec<Vec<wrk::Stats>> = vec![Vec::new(); servers.len()];
         for round in 0..ROUNDS {
             for k in 0..servers.len() {
                 let i = (round as usize + k) % servers.len();
                 let (server, url, name) = &mut servers[i];
                 let what = format!(", {name} ({}/{ROUNDS})", round + 1);
-                let stats = measure(settings, server, url, &what, slice, round == 0)?;
-                measured[i] = Some(match measured[i].take() {
-                    Some(before) => before.merged(&stats),
-                    None => stats,
-                });
+                slices[i].push(measure(settings, server, url, &what, slice, round == 0)?);
             }
         }
         drop(servers);
-        let mut measured = measured.into_iter().flatten();
-        let off = measured.next().context("tracing off was measured")?;
-        let on = measured.collect();
+        let merged = |runs: &[wrk::Stats]| wrk::Stats::merged(runs).context("no load was run");
+        let (off, on) = slices.split_first().context("tracing off was measured")?;
+        // Paired within each round, so that a burst on the machine weighs on one ratio.
+        let round_ratios = on
+            .iter()
+            .map(|on| {
+                on.iter()
+                    .zip(off)
+                    .map(|(on, off)| {
+                        on.requests_per_sec / off.requests_per_sec.max(f64::MIN_POSITIVE)
+                    })
+                    .collect()
+            })
+            .collect();
         rows.push(Row {
             scenario,
             api: api_stats,
             pgbench: pgbench_stats,
-            untraced: off,
-            traced: on,
+            untraced: merged(off)?,
+            round_ratios,
+            traced: on
+                .iter()
+                .map(|on| merged(on))
+                .collect::<anyhow::Result<_>>()?,
         });
     }
     let peak_rss = api.peak_rss()?;

@@ -31,16 +31,24 @@ impl Row {
     }
 
     /// The throughput with tracing `n` (of [`super::Tracing::all`]) over the throughput
-    /// without, measured around it.
-    fn traced_ratio(&self, n: usize) -> f64 {
-        self.traced[n].requests_per_sec / self.untraced.requests_per_sec.max(f64::MIN_POSITIVE)
+    /// without: the median of the rounds' ratios, and the lowest and highest.
+    fn traced_ratio(&self, n: usize) -> (f64, f64, f64) {
+        let mut ratios = self.round_ratios.get(n).cloned().unwrap_or_default();
+        ratios.sort_by(f64::total_cmp);
+        let at = |i: usize| ratios.get(i).copied().unwrap_or_default();
+        let median = match ratios.len() {
+            0 => 0.0,
+            len if len % 2 == 0 => (at(len / 2 - 1) + at(len / 2)) / 2.0,
+            len => at(len / 2),
+        };
+        (median, at(0), at(ratios.len().saturating_sub(1)))
     }
 
     fn traced_verdict(&self, n: usize) -> Verdict {
         if self.untraced.errors() > 0 || self.traced[n].errors() > 0 {
             Verdict::Invalid
         } else {
-            Verdict::from_bool(self.traced_ratio(n) >= TRACED_TARGET)
+            Verdict::from_bool(self.traced_ratio(n).0 >= TRACED_TARGET)
         }
     }
 }
@@ -89,7 +97,13 @@ impl Outcome {
                             tracing.name.clone(),
                             report::rate(r.untraced.requests_per_sec),
                             report::rate(r.traced[n].requests_per_sec),
-                            format!("{:.2}× {}", r.traced_ratio(n), r.traced_verdict(n).label()),
+                            {
+                                let (median, low, high) = r.traced_ratio(n);
+                                format!(
+                                    "{median:.2}× {} ({low:.2}–{high:.2})",
+                                    r.traced_verdict(n).label()
+                                )
+                            },
                             report::millis(r.traced[n].latency_p99),
                         ]
                     })
@@ -102,7 +116,7 @@ impl Outcome {
                 "spans exported",
                 "tracing off req/s",
                 "tracing on req/s",
-                &format!("ratio (target ≥ {TRACED_TARGET}×)"),
+                &format!("ratio (target ≥ {TRACED_TARGET}×): median round (lowest–highest)"),
                 "traced p99",
             ],
             &traced,
@@ -120,7 +134,9 @@ impl Outcome {
         out.push_str(&format!(
             "\nTraced: OTLP/HTTP to a stand-in collector on this machine (`otlp-discard`, a \
              release process of its own) that answers without decoding, {} export requests in \
-             all; {}. Tracing off and each way on took turns, in {} slices each.\n",
+             all; {}. Tracing off and each way on took turns in {} rounds of one slice each; a \
+             round's ratio is its traced slice's throughput over its slice with tracing off, \
+             and the verdict is on the median round.\n",
             self.export_requests,
             spans.join("; "),
             super::ROUNDS
@@ -189,7 +205,8 @@ impl Outcome {
                         "requests_per_sec": r.traced[n].requests_per_sec,
                         "latency_p99_ms": r.traced[n].latency_p99.as_secs_f64() * 1e3,
                         "errors": r.traced[n].errors(),
-                        "ratio": r.traced_ratio(n),
+                        "ratio": r.traced_ratio(n).0,
+                        "round_ratios": r.round_ratios.get(n),
                         "target": TRACED_TARGET,
                         "verdict": r.traced_verdict(n).key(),
                     })).collect::<Vec<_>>(),
