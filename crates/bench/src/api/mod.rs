@@ -33,9 +33,10 @@ const RSS_TARGET: u64 = 32 * 1024 * 1024;
 const START_TARGET: Duration = Duration::from_millis(100);
 /// Starts measured for the start-to-ready figure (the median is reported).
 const STARTS: usize = 5;
-/// Slices of each load with tracing off and on, the servers taking turns (see `run`): a
-/// round of one-second slices each, ten times over with the default load.
-const ROUNDS: u32 = 10;
+/// The load with tracing off and on is measured in slices this long, the servers taking
+/// turns (see `run`), for twice the load's duration each: one-second slices of a server
+/// move by ±10% on two shared cores, so a ratio needs many.
+const SLICE: Duration = Duration::from_secs(1);
 
 struct Scenario {
     name: &'static str,
@@ -127,6 +128,8 @@ pub struct Outcome {
     tracings: Vec<(Tracing, Spans)>,
     /// Export requests the stand-in collector answered, from every traced API.
     export_requests: u64,
+    /// Rounds of slices each server was measured in.
+    rounds: u32,
     peak_rss: u64,
     starts: Vec<Duration>,
     wrk: String,
@@ -217,6 +220,9 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
     let post_script = lab.tmp.path().join("post.lua");
     std::fs::write(&post_script, "wrk.method = \"POST\"\n").context("writing post.lua")?;
 
+    let rounds = u32::try_from(2 * load.duration.as_millis() / SLICE.as_millis())
+        .unwrap_or(u32::MAX)
+        .max(2);
     let mut rows = Vec::new();
     for (i, scenario) in SCENARIOS.iter().enumerate() {
         let url = format!("{base}{}", scenario.path);
@@ -272,11 +278,11 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
             let p = measure_pgbench(settings)?;
             (measure_api(settings)?, p)
         };
-        // Tracing off and each way on, in ROUNDS slices each, every round starting with
+        // Tracing off and each way on, a slice each per round, every round starting with
         // the next (off, on 1, on 2; on 1, on 2, off; …): a drift or a burst over the runs
         // (a table growing under POSTs, autovacuum, a checkpoint) weighs on each alike.
         let slice = wrk::Load {
-            duration: load.duration / ROUNDS,
+            duration: SLICE,
             ..load
         };
         let mut servers = vec![(&mut api, url.clone(), "tracing off".to_owned())];
@@ -287,11 +293,11 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
         }
         // Each server's slices, round by round.
         let mut slices: Vec<Vec<wrk::Stats>> = vec![Vec::new(); servers.len()];
-        for round in 0..ROUNDS {
+        for round in 0..rounds {
             for k in 0..servers.len() {
                 let i = (round as usize + k) % servers.len();
                 let (server, url, name) = &mut servers[i];
-                let what = format!(", {name} ({}/{ROUNDS})", round + 1);
+                let what = format!(", {name} ({}/{rounds})", round + 1);
                 slices[i].push(measure(settings, server, url, &what, slice, round == 0)?);
             }
         }
@@ -346,6 +352,7 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
         rows,
         tracings,
         export_requests: collector.requests()?,
+        rounds,
         peak_rss,
         starts,
         wrk: load.describe(),

@@ -134,12 +134,13 @@ impl Outcome {
         out.push_str(&format!(
             "\nTraced: OTLP/HTTP to a stand-in collector on this machine (`otlp-discard`, a \
              release process of its own) that answers without decoding, {} export requests in \
-             all; {}. Tracing off and each way on took turns in {} rounds of one slice each; a \
+             all; {}. Tracing off and each way on took turns in {} rounds of one {} s slice each; a \
              round's ratio is its traced slice's throughput over its slice with tracing off, \
              and the verdict is on the median round.\n",
             self.export_requests,
             spans.join("; "),
-            super::ROUNDS
+            self.rounds,
+            super::SLICE.as_secs_f64(),
         ));
         let start = median(&self.starts);
         out.push_str(&format!(
@@ -217,6 +218,8 @@ impl Outcome {
         json!({
             "comparison": "api vs pgbench",
             "quick": settings.quick,
+            "traced_rounds": self.rounds,
+            "traced_slice_seconds": super::SLICE.as_secs_f64(),
             "connections": CONNECTIONS,
             "wrk": self.wrk,
             "pgbench": self.pgbench,
