@@ -352,3 +352,46 @@ impl Collector {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, mpsc};
+
+    use opentelemetry::trace::TraceId;
+
+    use super::{HANDOVER, Shared};
+    use crate::traces::record::{Kind, Recorded};
+
+    fn push(shared: &Arc<Shared>, spans: usize) {
+        for _ in 0..spans {
+            let span = Recorded::start(TraceId::from(1), None, "test", Kind::Internal, Vec::new());
+            shared.push(&span);
+        }
+    }
+
+    /// A thread that ended handed over what it held; one still running holds fewer spans
+    /// than a handover, which the export thread takes from it when the batch is due.
+    #[test]
+    fn a_batch_holds_the_spans_of_threads_that_ended_and_of_threads_that_hold_a_few() {
+        let shared = Arc::new(Shared::default());
+        let ended = shared.clone();
+        std::thread::spawn(move || push(&ended, HANDOVER + 8))
+            .join()
+            .expect("a thread that pushes");
+        let (pushed, pushed_rx) = mpsc::channel();
+        let (end, end_rx) = mpsc::channel::<()>();
+        let running = shared.clone();
+        let alive = std::thread::spawn(move || {
+            push(&running, 3);
+            let _ = pushed.send(());
+            let _ = end_rx.recv();
+        });
+        pushed_rx.recv().expect("the spans pushed");
+        let mut batch = Vec::new();
+        assert!(!shared.take_when_due(&mut batch), "not shut down");
+        let spans: usize = batch.iter().map(|spans| spans.count).sum();
+        assert_eq!(spans, HANDOVER + 8 + 3);
+        let _ = end.send(());
+        alive.join().expect("the running thread ends");
+    }
+}

@@ -109,7 +109,7 @@ pub(crate) struct Recorded {
 
 impl Recorded {
     /// A span of `trace_id` starting now, with a fresh span id.
-    fn start(
+    pub(crate) fn start(
         trace_id: TraceId,
         parent: Option<SpanId>,
         name: &'static str,
