@@ -88,14 +88,14 @@ impl RequestSpan {
         traces::describe(&self.span, |span| {
             // Named once the router matched: `GET /randoms/{id}`, or the bare method
             // without a route.
-            match route {
+            match &route {
                 Some(route) => span
                     .name(format!("{method} {route}"))
                     .attribute("http.route", route),
                 None => span.name(method.to_owned()),
             };
-            span.attribute("http.request.method", method.to_owned())
-                .attribute("url.path", path.to_owned())
+            span.attribute("http.request.method", method)
+                .attribute("url.path", path)
                 .attribute("http.response.status_code", i64::from(status.as_u16()));
             if status.is_server_error() {
                 span.error(status_text(status));
@@ -113,24 +113,26 @@ fn status_text(status: StatusCode) -> String {
 
 /// A connection from the pool, the wait traced.
 pub async fn connection(pool: &Pool) -> Result<Object, ApiError> {
-    let _wait = traces::leaf("pool wait", Kind::Internal, Vec::new);
+    let _wait = traces::leaf("pool wait", Kind::Internal, &[]);
     Ok(pool.get().await?)
 }
 
 /// The span of one statement, until dropped.
 pub fn statement(statement: Statement) -> Leaf {
-    traces::leaf(statement.name, Kind::Client, || {
-        vec![
+    traces::leaf(
+        statement.name,
+        Kind::Client,
+        &[
             ("db.system", Value::from("postgresql")),
             ("db.operation", Value::from(statement.operation)),
             ("db.statement.name", Value::from(statement.name)),
-        ]
-    })
+        ],
+    )
 }
 
 /// The span of a GET waiting for the cache listener's round trip, until dropped.
 pub fn cache_sync() -> Leaf {
-    traces::leaf("cache sync", Kind::Internal, Vec::new)
+    traces::leaf("cache sync", Kind::Internal, &[])
 }
 
 /// The span of one batched insert of `rows` rows, for the `requests` in it (what each

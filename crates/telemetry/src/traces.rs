@@ -131,7 +131,7 @@ pub fn when_exported(make: impl FnOnce() -> tracing::Span) -> tracing::Span {
 /// Lines logged meanwhile carry the current span's context. It costs a fraction of a
 /// `tracing` span, which the log layers and filters each see made, entered and left on
 /// every poll.
-pub fn leaf(name: &'static str, kind: Kind, attributes: impl FnOnce() -> Attributes) -> Leaf {
+pub fn leaf(name: &'static str, kind: Kind, attributes: &Attributes<'_>) -> Leaf {
     if enabled() {
         record::leaf(name, kind, attributes)
     } else {

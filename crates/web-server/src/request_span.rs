@@ -62,8 +62,8 @@ impl RequestSpan {
         let status = res.status();
         traces::describe(&self.span, |span| {
             span.name(format!("{} {route}", req.method()))
-                .attribute("http.request.method", req.method().to_string())
-                .attribute("url.path", req.uri().path().to_owned())
+                .attribute("http.request.method", req.method().as_str())
+                .attribute("url.path", req.uri().path())
                 .attribute("http.route", route)
                 .attribute("http.response.status_code", i64::from(status.as_u16()));
             if status.is_server_error() {

@@ -21,7 +21,7 @@ use std::{
 };
 
 use super::{
-    otlp::{self, Scratch, Spans},
+    otlp::{self, Spans},
     record::Recorded,
 };
 
@@ -92,18 +92,18 @@ pub(crate) struct Shared {
     buffers: Mutex<Vec<Weak<Buffer>>>,
 }
 
-/// A thread's buffer for one [`Shared`], and its scratch for encoding.
+/// A thread's buffer for one [`Shared`], and its scratch for a span's nested messages.
 struct Local {
     shared: Arc<Shared>,
     buffer: Arc<Buffer>,
-    scratch: Scratch,
+    nested: Vec<u8>,
 }
 
 impl Local {
+    /// Encodes `span` straight into the buffer.
     fn push(&mut self, span: &Recorded) {
-        self.scratch.encode(span);
         let mut buffer = lock(&self.buffer);
-        buffer.push(&self.scratch);
+        buffer.push(span, &mut self.nested);
         if buffer.count >= HANDOVER {
             self.shared.hand_over(&mut buffer);
         }
@@ -149,10 +149,8 @@ impl Shared {
         });
         // A span closed as its thread ends finds no buffer: it is handed over alone.
         if !matches!(buffered, Ok(true)) {
-            let mut scratch = Scratch::default();
-            scratch.encode(span);
             let mut spans = Spans::default();
-            spans.push(&scratch);
+            spans.push(span, &mut Vec::new());
             self.hand_over(&mut spans);
         }
     }
@@ -164,7 +162,7 @@ impl Shared {
         Local {
             shared: self.clone(),
             buffer,
-            scratch: Scratch::default(),
+            nested: Vec::new(),
         }
     }
 

@@ -10,7 +10,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint, key_len};
 
-use super::record::{Attributes, Recorded, Value};
+use super::record::{Recorded, Value};
 
 /// Field numbers, from opentelemetry-proto's `.proto` files.
 mod field {
@@ -58,31 +58,34 @@ pub(crate) struct Spans {
     pub count: usize,
 }
 
+/// Bytes kept for a span's length before it is encoded: enough for a span under 2 MiB,
+/// which is moved into place once its length is known (a larger one is moved further).
+const LENGTH_ROOM: usize = 3;
+
 impl Spans {
-    /// Appends `span`, encoded into `scratch`.
-    pub(crate) fn push(&mut self, scratch: &Scratch) {
-        message(field::SCOPE_SPANS_SPANS, &scratch.span, &mut self.bytes);
+    /// Appends `span`, encoded in place; `nested` is scratch for its events, links and
+    /// status.
+    pub(crate) fn push(&mut self, span: &Recorded, nested: &mut Vec<u8>) {
+        encode_key(
+            field::SCOPE_SPANS_SPANS,
+            WireType::LengthDelimited,
+            &mut self.bytes,
+        );
+        let at = self.bytes.len();
+        self.bytes.extend_from_slice(&[0; LENGTH_ROOM]);
+        encode_span(span, &mut self.bytes, nested);
+        let len = (self.bytes.len() - at - LENGTH_ROOM) as u64;
+        let mut prefix = [0; 10];
+        let prefix = &mut prefix[..encoded_len_varint(len)];
+        encode_varint(len, &mut &mut *prefix);
+        self.bytes
+            .splice(at..at + LENGTH_ROOM, prefix.iter().copied());
         self.count += 1;
     }
 
     pub(crate) fn clear(&mut self) {
         self.bytes.clear();
         self.count = 0;
-    }
-}
-
-/// Buffers for encoding one span, kept per thread.
-#[derive(Debug, Default)]
-pub(crate) struct Scratch {
-    span: Vec<u8>,
-    nested: Vec<u8>,
-}
-
-impl Scratch {
-    /// Encodes `recorded`, for [`Spans::push`].
-    pub(crate) fn encode(&mut self, recorded: &Recorded) {
-        self.span.clear();
-        span(recorded, &mut self.span, &mut self.nested);
     }
 }
 
@@ -101,7 +104,7 @@ impl Encoder {
         key_value(
             field::RESOURCE_ATTRIBUTES,
             "service.name",
-            &Value::Str(service.to_owned().into()),
+            &Value::Str(service),
             &mut encoder.resource,
         );
         string(
@@ -137,8 +140,8 @@ impl Encoder {
     }
 }
 
-/// A `Span`'s fields into `out`; `nested` is scratch for its events.
-fn span(recorded: &Recorded, out: &mut Vec<u8>, nested: &mut Vec<u8>) {
+/// A `Span`'s fields into `out`; `nested` is scratch for its events, links and status.
+fn encode_span(recorded: &Recorded, out: &mut Vec<u8>, nested: &mut Vec<u8>) {
     bytes(field::SPAN_TRACE_ID, &recorded.trace_id.to_bytes(), out);
     bytes(field::SPAN_SPAN_ID, &recorded.span_id.to_bytes(), out);
     if let Some(parent) = recorded.parent {
@@ -148,12 +151,12 @@ fn span(recorded: &Recorded, out: &mut Vec<u8>, nested: &mut Vec<u8>) {
     varint(field::SPAN_KIND, recorded.kind as u64, out);
     fixed64(field::SPAN_START, unix_nanos(recorded.start), out);
     fixed64(field::SPAN_END, unix_nanos(recorded.end), out);
-    attributes(field::SPAN_ATTRIBUTES, &recorded.attributes, out);
+    out.extend_from_slice(&recorded.attributes);
     for event in &recorded.events {
         nested.clear();
         fixed64(field::EVENT_TIME, unix_nanos(event.time), nested);
         string(field::EVENT_NAME, &event.name, nested);
-        attributes(field::EVENT_ATTRIBUTES, &event.attributes, nested);
+        nested.extend_from_slice(&event.attributes);
         message(field::SPAN_EVENTS, nested, out);
     }
     for (trace_id, span_id) in &recorded.links {
@@ -170,14 +173,18 @@ fn span(recorded: &Recorded, out: &mut Vec<u8>, nested: &mut Vec<u8>) {
     }
 }
 
-fn attributes(tag: u32, attributes: &Attributes, out: &mut Vec<u8>) {
-    for (key, value) in attributes {
-        key_value(tag, key, value, out);
-    }
+/// An attribute of a span, as one of `Span.attributes`.
+pub(crate) fn span_attribute(key: &str, value: &Value<'_>, out: &mut Vec<u8>) {
+    key_value(field::SPAN_ATTRIBUTES, key, value, out);
+}
+
+/// An attribute of an event, as one of `Span.Event.attributes`.
+pub(crate) fn event_attribute(key: &str, value: &Value<'_>, out: &mut Vec<u8>) {
+    key_value(field::EVENT_ATTRIBUTES, key, value, out);
 }
 
 /// A `KeyValue` whose `AnyValue` is small enough to size without writing it first.
-fn key_value(tag: u32, key: &str, value: &Value, out: &mut Vec<u8>) {
+fn key_value(tag: u32, key: &str, value: &Value<'_>, out: &mut Vec<u8>) {
     let any_len = match value {
         Value::Str(s) => 1 + encoded_len_varint(s.len() as u64) + s.len(),
         Value::Int(i) => 1 + encoded_len_varint(*i as u64),
@@ -262,7 +269,9 @@ mod tests {
 
     fn recorded(parent: Option<SpanId>, error: Option<&str>) -> Recorded {
         let start = UNIX_EPOCH + Duration::from_secs(1_700_000_000);
-        Recorded {
+        let mut event_attributes = Vec::new();
+        event_attribute("waited_ms", &Value::Int(5000), &mut event_attributes);
+        let mut recorded = Recorded {
             trace_id: TraceId::from(0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736),
             span_id: SpanId::from(0x00f0_67aa_0ba9_02b7),
             parent,
@@ -270,21 +279,25 @@ mod tests {
             kind: Kind::Server,
             start,
             end: start + Duration::from_micros(1500),
-            attributes: vec![
-                ("http.route", Value::from("/randoms")),
-                ("http.response.status_code", Value::Int(500)),
-                ("offset", Value::Int(-3)),
-                ("ratio", Value::Float(0.25)),
-                ("cached", Value::Bool(true)),
-            ],
+            attributes: Vec::new(),
             events: vec![SpanEvent {
                 time: start + Duration::from_micros(10),
                 name: "pool exhausted".to_owned(),
-                attributes: vec![("waited_ms", Value::Int(5000))],
+                attributes: event_attributes,
             }],
             links: vec![(TraceId::from(1), SpanId::from(2))],
             error: error.map(str::to_owned),
+        };
+        for (key, value) in [
+            ("http.route", Value::from("/randoms")),
+            ("http.response.status_code", Value::Int(500)),
+            ("offset", Value::Int(-3)),
+            ("ratio", Value::Float(0.25)),
+            ("cached", Value::Bool(true)),
+        ] {
+            recorded.attribute(key, &value);
         }
+        recorded
     }
 
     fn value(value: any_value::Value) -> Option<AnyValue> {
@@ -307,15 +320,14 @@ mod tests {
             recorded(Some(SpanId::from(7)), Some("Internal Server Error")),
             recorded(None, None),
         ];
-        let mut scratch = Scratch::default();
+        let mut nested = Vec::new();
         // Each span in a buffer of its own, as two threads would hand them over.
         let mut buffers = [Spans::default(), Spans::default()];
         let mut encoder = Encoder::new("api");
         let mut encode = || {
             for (recorded, spans) in batch.iter().zip(&mut buffers) {
                 spans.clear();
-                scratch.encode(recorded);
-                spans.push(&scratch);
+                spans.push(recorded, &mut nested);
                 assert_eq!(spans.count, 1);
             }
             encoder.encode(&buffers).to_vec()
@@ -385,6 +397,30 @@ mod tests {
             (2, "Internal Server Error")
         );
         assert_eq!(root.status, None, "unset: the span did not fail");
+    }
+
+    /// A span whose length takes more than the room kept for it is moved, not cut.
+    #[test]
+    fn a_span_longer_than_its_length_room_decodes() {
+        let mut span = recorded(None, None);
+        let long = "x".repeat(3 << 20);
+        span.attribute("long", &Value::Str(&long));
+        let mut spans = Spans::default();
+        let mut nested = Vec::new();
+        spans.push(&span, &mut nested);
+        spans.push(&recorded(None, None), &mut nested);
+        let body = Encoder::new("api")
+            .encode(std::slice::from_ref(&spans))
+            .to_vec();
+        let decoded = ExportTraceServiceRequest::decode(body.as_slice()).expect("protobuf");
+        let spans = &decoded.resource_spans[0].scope_spans[0].spans;
+        assert_eq!(spans.len(), 2);
+        let last = spans[0].attributes.last().expect("attributes");
+        assert_eq!(
+            (last.key.as_str(), last.value.clone()),
+            ("long", value(any_value::Value::StringValue(long)))
+        );
+        assert_eq!(spans[1].name, "GET /randoms");
     }
 
     fn hex(bytes: &[u8]) -> String {

@@ -20,7 +20,7 @@ use tracing::{
 };
 use tracing_subscriber::{Layer, Registry, layer::Context, registry::LookupSpan};
 
-use super::{export::Shared, is_untraced};
+use super::{export::Shared, is_untraced, otlp};
 
 /// What OTLP calls a span's kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -45,47 +45,49 @@ impl Kind {
     }
 }
 
-/// An attribute's value.
+/// An attribute's value, encoded as it is added: a borrowed string is not copied.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    Str(Cow<'static, str>),
+pub enum Value<'a> {
+    Str(&'a str),
     Int(i64),
     Float(f64),
     Bool(bool),
 }
 
-impl From<&'static str> for Value {
-    fn from(value: &'static str) -> Self {
-        Self::Str(Cow::Borrowed(value))
+impl<'a> From<&'a str> for Value<'a> {
+    fn from(value: &'a str) -> Self {
+        Self::Str(value)
     }
 }
 
-impl From<String> for Value {
-    fn from(value: String) -> Self {
-        Self::Str(Cow::Owned(value))
+impl<'a> From<&'a String> for Value<'a> {
+    fn from(value: &'a String) -> Self {
+        Self::Str(value)
     }
 }
 
-impl From<i64> for Value {
+impl From<i64> for Value<'_> {
     fn from(value: i64) -> Self {
         Self::Int(value)
     }
 }
 
-impl From<bool> for Value {
+impl From<bool> for Value<'_> {
     fn from(value: bool) -> Self {
         Self::Bool(value)
     }
 }
 
-pub type Attributes = Vec<(&'static str, Value)>;
+/// Attributes for [`super::leaf`].
+pub type Attributes<'a> = [(&'static str, Value<'a>)];
 
 /// A log event inside a recorded span, exported as a span event.
 #[derive(Debug)]
 pub(crate) struct SpanEvent {
     pub time: SystemTime,
     pub name: String,
-    pub attributes: Attributes,
+    /// Its attributes, encoded ([`otlp::event_attribute`]).
+    pub attributes: Vec<u8>,
 }
 
 /// An exported span, as OTLP describes it.
@@ -99,7 +101,9 @@ pub(crate) struct Recorded {
     pub kind: Kind,
     pub start: SystemTime,
     pub end: SystemTime,
-    pub attributes: Attributes,
+    /// Its attributes, encoded as they are added ([`Recorded::attribute`]): one buffer,
+    /// no copy of each key and value kept until the span closes.
+    pub attributes: Vec<u8>,
     pub events: Vec<SpanEvent>,
     /// Spans this one follows from (a batch, from the requests it serves).
     pub links: Vec<(TraceId, SpanId)>,
@@ -114,7 +118,7 @@ impl Recorded {
         parent: Option<SpanId>,
         name: &'static str,
         kind: Kind,
-        attributes: Attributes,
+        attributes: Vec<u8>,
     ) -> Self {
         let start = now();
         Self {
@@ -130,6 +134,10 @@ impl Recorded {
             links: Vec::new(),
             error: None,
         }
+    }
+
+    pub(crate) fn attribute(&mut self, key: &str, value: &Value<'_>) {
+        otlp::span_attribute(key, value, &mut self.attributes);
     }
 }
 
@@ -184,11 +192,7 @@ fn with_layer<T>(f: impl FnOnce(&RecordSpans, &tracing::Dispatch) -> Option<T>) 
 }
 
 /// A leaf under the current span, when that is recorded.
-pub(crate) fn leaf(
-    name: &'static str,
-    kind: Kind,
-    attributes: impl FnOnce() -> Attributes,
-) -> Leaf {
+pub(crate) fn leaf(name: &'static str, kind: Kind, attributes: &Attributes<'_>) -> Leaf {
     let parent = with_layer(|_, dispatch| {
         let current = dispatch.current_span();
         // A request sampled out says so in its metadata: no lookup.
@@ -204,13 +208,11 @@ pub(crate) fn leaf(
     let Some((trace_id, parent)) = parent else {
         return Leaf(None);
     };
-    Leaf(Some(Recorded::start(
-        trace_id,
-        Some(parent),
-        name,
-        kind,
-        attributes(),
-    )))
+    let mut recorded = Recorded::start(trace_id, Some(parent), name, kind, Vec::new());
+    for (key, value) in attributes {
+        recorded.attribute(key, value);
+    }
+    Leaf(Some(recorded))
 }
 
 impl Leaf {
@@ -248,8 +250,8 @@ impl Described<'_> {
         self
     }
 
-    pub fn attribute(&mut self, key: &'static str, value: impl Into<Value>) -> &mut Self {
-        self.0.attributes.push((key, value.into()));
+    pub fn attribute<'v>(&mut self, key: &'static str, value: impl Into<Value<'v>>) -> &mut Self {
+        self.0.attribute(key, &value.into());
         self
     }
 
@@ -276,10 +278,12 @@ fn recordable(meta: &Metadata<'_>) -> bool {
             .any(|crate_| meta.target().starts_with(crate_))
 }
 
-/// Room for the attributes of a span of `meta`: its fields but `otel.*`, and what
+/// Room for the encoded attributes of a span of `meta`: its fields but `otel.*`, and what
 /// [`describe`] adds to a server or client span (those with an `otel.kind`). A span without
 /// attributes, as most are, allocates none.
 fn room(meta: &Metadata<'_>) -> usize {
+    /// Bytes an attribute takes, encoded, about.
+    const ATTRIBUTE: usize = 48;
     let mut room = 0;
     for field in meta.fields() {
         room += match field.name() {
@@ -288,7 +292,7 @@ fn room(meta: &Metadata<'_>) -> usize {
             _ => 1,
         };
     }
-    room
+    room * ATTRIBUTE
 }
 
 fn now() -> SystemTime {
@@ -397,12 +401,12 @@ where
 struct Fields<'a>(&'a mut Recorded);
 
 impl Fields<'_> {
-    fn attribute(&mut self, field: &Field, value: Value) {
+    fn attribute(&mut self, field: &Field, value: &Value<'_>) {
         let name = field.name();
         if name == "trace_id" || name.starts_with("otel.") {
             return;
         }
-        self.0.attributes.push((name, value));
+        self.0.attribute(name, value);
     }
 }
 
@@ -412,27 +416,27 @@ impl Visit for Fields<'_> {
             "otel.name" => self.0.name = Cow::Owned(value.to_owned()),
             "otel.kind" => self.0.kind = Kind::named(value).unwrap_or(self.0.kind),
             "otel.status_message" => self.0.error = Some(value.to_owned()),
-            _ => self.attribute(field, Value::Str(Cow::Owned(value.to_owned()))),
+            _ => self.attribute(field, &Value::Str(value)),
         }
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.attribute(field, Value::Int(value));
+        self.attribute(field, &Value::Int(value));
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
         match i64::try_from(value) {
-            Ok(value) => self.attribute(field, Value::Int(value)),
-            Err(_) => self.attribute(field, Value::Str(Cow::Owned(value.to_string()))),
+            Ok(value) => self.attribute(field, &Value::Int(value)),
+            Err(_) => self.attribute(field, &Value::Str(&value.to_string())),
         }
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.attribute(field, Value::Float(value));
+        self.attribute(field, &Value::Float(value));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.attribute(field, Value::Bool(value));
+        self.attribute(field, &Value::Bool(value));
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
@@ -440,11 +444,17 @@ impl Visit for Fields<'_> {
     }
 }
 
-/// An event's message and other fields.
+/// An event's message and other fields (encoded).
 #[derive(Default)]
 struct EventFields {
     message: String,
-    attributes: Attributes,
+    attributes: Vec<u8>,
+}
+
+impl EventFields {
+    fn attribute(&mut self, field: &Field, value: &Value<'_>) {
+        otlp::event_attribute(field.name(), value, &mut self.attributes);
+    }
 }
 
 impl Visit for EventFields {
@@ -452,17 +462,16 @@ impl Visit for EventFields {
         if field.name() == "message" {
             value.clone_into(&mut self.message);
         } else {
-            self.attributes
-                .push((field.name(), Value::Str(Cow::Owned(value.to_owned()))));
+            self.attribute(field, &Value::Str(value));
         }
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.attributes.push((field.name(), Value::Int(value)));
+        self.attribute(field, &Value::Int(value));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.attributes.push((field.name(), Value::Bool(value)));
+        self.attribute(field, &Value::Bool(value));
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
