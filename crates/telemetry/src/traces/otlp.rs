@@ -58,9 +58,10 @@ pub(crate) struct Spans {
     pub count: usize,
 }
 
-/// Bytes kept for a span's length before it is encoded: enough for a span under 2 MiB,
-/// which is moved into place once its length is known (a larger one is moved further).
-const LENGTH_ROOM: usize = 3;
+/// Bytes kept for a span's length before it is encoded: a span under 16 KiB, as nearly
+/// all are, needs at most this many; a shorter length is moved into place, a longer one
+/// makes room.
+const LENGTH_ROOM: usize = 2;
 
 impl Spans {
     /// Appends `span`, encoded in place; `nested` is scratch for its events, links and
@@ -78,8 +79,16 @@ impl Spans {
         let mut prefix = [0; 10];
         let prefix = &mut prefix[..encoded_len_varint(len)];
         encode_varint(len, &mut &mut *prefix);
-        self.bytes
-            .splice(at..at + LENGTH_ROOM, prefix.iter().copied());
+        if prefix.len() <= LENGTH_ROOM {
+            let end = at + prefix.len();
+            self.bytes[at..end].copy_from_slice(prefix);
+            self.bytes.copy_within(at + LENGTH_ROOM.., end);
+            self.bytes
+                .truncate(self.bytes.len() - (LENGTH_ROOM - prefix.len()));
+        } else {
+            self.bytes
+                .splice(at..at + LENGTH_ROOM, prefix.iter().copied());
+        }
         self.count += 1;
     }
 
@@ -399,22 +408,25 @@ mod tests {
         assert_eq!(root.status, None, "unset: the span did not fail");
     }
 
-    /// A span whose length takes more than the room kept for it is moved, not cut.
+    /// Whatever room its length takes (one byte, two, more), a span is moved, not cut.
     #[test]
-    fn a_span_longer_than_its_length_room_decodes() {
+    fn spans_short_and_long_decode() {
         let mut span = recorded(None, None);
         let long = "x".repeat(3 << 20);
         span.attribute("long", &Value::Str(&long));
+        let short = Recorded::start(TraceId::from(3), None, "short", Kind::Internal, Vec::new());
         let mut spans = Spans::default();
         let mut nested = Vec::new();
         spans.push(&span, &mut nested);
         spans.push(&recorded(None, None), &mut nested);
+        spans.push(&short, &mut nested);
         let body = Encoder::new("api")
             .encode(std::slice::from_ref(&spans))
             .to_vec();
         let decoded = ExportTraceServiceRequest::decode(body.as_slice()).expect("protobuf");
         let spans = &decoded.resource_spans[0].scope_spans[0].spans;
-        assert_eq!(spans.len(), 2);
+        assert_eq!(spans.len(), 3);
+        assert_eq!(spans[2].name, "short");
         let last = spans[0].attributes.last().expect("attributes");
         assert_eq!(
             (last.key.as_str(), last.value.clone()),

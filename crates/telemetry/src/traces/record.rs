@@ -193,7 +193,7 @@ fn with_layer<T>(f: impl FnOnce(&RecordSpans, &tracing::Dispatch) -> Option<T>) 
 
 /// A leaf under the current span, when that is recorded.
 pub(crate) fn leaf(name: &'static str, kind: Kind, attributes: &Attributes<'_>) -> Leaf {
-    let parent = with_layer(|_, dispatch| {
+    let parent = tracing::dispatcher::get_default(|dispatch| {
         let current = dispatch.current_span();
         // A request sampled out says so in its metadata: no lookup.
         if current.metadata().is_none_or(is_untraced) {
