@@ -1,9 +1,10 @@
 //! Recorded spans as an OTLP/HTTP request body: an `ExportTraceServiceRequest` in
-//! protobuf, written straight from [`Recorded`] with prost's encoding primitives. A span
-//! is encoded as it closes, on its own thread ([`Spans::push`]), and a batch is those bytes
-//! framed ([`Encoder::encode`]), in buffers kept from batch to batch. Building
+//! protobuf, written straight from [`Recorded`] with prost's encoding primitives. A span's
+//! attributes are encoded as they are added ([`span_attribute`]), the span as it closes, on
+//! its own thread, into that thread's buffer ([`Spans::push`]), and a batch is those buffers
+//! framed ([`Encoder::encode`]), all kept from batch to batch. Building
 //! opentelemetry-proto's messages instead costs a dozen allocations per span (every id, key
-//! and name owned), freed on another thread. The test decodes the output with those
+//! and name owned), freed on another thread. The tests decode the output with those
 //! messages.
 
 use std::time::{SystemTime, UNIX_EPOCH};

@@ -176,7 +176,7 @@ pub(crate) fn describe(span: &tracing::Span, describe: impl FnOnce(&mut Describe
     });
 }
 
-/// A span timed by hand from [`leaf`] to its drop, not a `tracing` span: no registry entry,
+/// A span timed by hand from [`super::leaf`] to its drop, not a `tracing` span: no registry entry,
 /// no log state, nothing per poll. Empty when not inside a recorded span.
 #[must_use = "the span ends when this is dropped"]
 #[derive(Debug)]
