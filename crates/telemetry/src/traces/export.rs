@@ -33,6 +33,9 @@ const QUEUE: usize = 4096;
 const BATCH: usize = 512;
 /// Spans a thread buffers before handing them over.
 const HANDOVER: usize = 32;
+/// Emptied buffers the export thread keeps to leave in the threads' place when it takes
+/// what they hold: about one per request thread.
+const SPARE: usize = 16;
 /// How long a span may wait for a fuller batch on a quiet server.
 const SEND_EVERY: Duration = Duration::from_millis(500);
 /// Each step of a request to the collector (connect, send, wait for the answer, read it)
@@ -189,8 +192,9 @@ impl Shared {
     }
 
     /// Waits until something is urgent or the batch is due, then takes what is pending
-    /// and what each thread holds into `batch` (empty); returns whether to end.
-    fn take_when_due(&self, batch: &mut Vec<Spans>) -> bool {
+    /// and what each thread holds into `batch` (empty), leaving a thread one of `spare`
+    /// (emptied buffers, their room kept) for what it holds; returns whether to end.
+    fn take_when_due(&self, batch: &mut Vec<Spans>, spare: &mut Vec<Spans>) -> bool {
         let due = Instant::now() + SEND_EVERY;
         let mut pending = lock(&self.pending);
         while !pending.urgent() {
@@ -213,7 +217,8 @@ impl Shared {
             Some(buffer) => {
                 let mut buffer = lock(&buffer);
                 if buffer.count > 0 {
-                    batch.push(std::mem::take(&mut *buffer));
+                    let empty = spare.pop().unwrap_or_default();
+                    batch.push(std::mem::replace(&mut *buffer, empty));
                 }
                 true
             }
@@ -222,15 +227,17 @@ impl Shared {
         shutdown
     }
 
-    /// Gives the emptied buffers of a sent `batch` back for handovers.
-    fn recycle(&self, batch: &mut Vec<Spans>) {
+    /// Empties the buffers of a sent `batch` for reuse: first into `spare`, for the
+    /// threads' buffers the next batch takes, then for handovers.
+    fn recycle(&self, batch: &mut Vec<Spans>, spare: &mut Vec<Spans>) {
         let mut pending = lock(&self.pending);
         for mut spans in batch.drain(..) {
-            if pending.spare.len() >= QUEUE / HANDOVER {
-                break;
-            }
             spans.clear();
-            pending.spare.push(spans);
+            if spare.len() < SPARE {
+                spare.push(spans);
+            } else if pending.spare.len() < QUEUE / HANDOVER {
+                pending.spare.push(spans);
+            }
         }
     }
 }
@@ -311,13 +318,13 @@ struct Collector {
 impl Collector {
     /// Sends what is pending whenever a batch is full or due, until shutdown.
     fn send_until_shutdown(mut self, shared: &Shared) {
-        let mut batch = Vec::new();
+        let (mut batch, mut spare) = (Vec::new(), Vec::new());
         loop {
-            let shutdown = shared.take_when_due(&mut batch);
+            let shutdown = shared.take_when_due(&mut batch, &mut spare);
             if !batch.is_empty() {
                 self.send(&batch);
             }
-            shared.recycle(&mut batch);
+            shared.recycle(&mut batch, &mut spare);
             if shutdown {
                 return;
             }
@@ -386,7 +393,10 @@ mod tests {
         });
         pushed_rx.recv().expect("the spans pushed");
         let mut batch = Vec::new();
-        assert!(!shared.take_when_due(&mut batch), "not shut down");
+        assert!(
+            !shared.take_when_due(&mut batch, &mut Vec::new()),
+            "not shut down"
+        );
         let spans: usize = batch.iter().map(|spans| spans.count).sum();
         assert_eq!(spans, HANDOVER + 8 + 3);
         let _ = end.send(());
