@@ -176,19 +176,16 @@ pub(crate) fn describe(span: &tracing::Span, describe: impl FnOnce(&mut Describe
     });
 }
 
-/// A span timed by hand from [`super::leaf`] to its drop, not a `tracing` span: no registry entry,
-/// no log state, nothing per poll. Empty when not inside a recorded span.
+/// A span timed by hand from [`super::leaf`] to its drop, not a `tracing` span: no
+/// registry entry, no log state, nothing per poll. Empty when not inside a recorded span.
 #[must_use = "the span ends when this is dropped"]
 #[derive(Debug)]
 pub struct Leaf(Option<Recorded>);
 
-/// The recording layer of the current dispatcher, if it has one.
-fn with_layer<T>(f: impl FnOnce(&RecordSpans, &tracing::Dispatch) -> Option<T>) -> Option<T> {
+/// `f` of the current dispatcher's recording layer, if it has one.
+fn with_layer<T>(f: impl FnOnce(&RecordSpans) -> T) -> Option<T> {
     let mut f = Some(f);
-    tracing::dispatcher::get_default(|dispatch| {
-        let layer = dispatch.downcast_ref::<RecordSpans>()?;
-        f.take()?(layer, dispatch)
-    })
+    tracing::dispatcher::get_default(|dispatch| Some(f.take()?(dispatch.downcast_ref()?)))
 }
 
 /// A leaf under the current span, when that is recorded.
@@ -229,11 +226,7 @@ impl Drop for Leaf {
     fn drop(&mut self) {
         if let Some(mut recorded) = self.0.take() {
             recorded.end = now();
-            let queued = with_layer(|layer, _| {
-                layer.export.push(&recorded);
-                Some(())
-            });
-            if queued.is_none() {
+            if with_layer(|layer| layer.export.push(&recorded)).is_none() {
                 super::export::count_dropped(1);
             }
         }
