@@ -95,18 +95,17 @@ pub(crate) struct Shared {
     buffers: Mutex<Vec<Weak<Buffer>>>,
 }
 
-/// A thread's buffer for one [`Shared`], and its scratch for a span's nested messages.
+/// A thread's buffer for one [`Shared`].
 struct Local {
     shared: Arc<Shared>,
     buffer: Arc<Buffer>,
-    nested: Vec<u8>,
 }
 
 impl Local {
     /// Encodes `span` straight into the buffer.
     fn push(&mut self, span: &Recorded) {
         let mut buffer = lock(&self.buffer);
-        buffer.push(span, &mut self.nested);
+        buffer.push(span);
         if buffer.count >= HANDOVER {
             self.shared.hand_over(&mut buffer);
         }
@@ -153,7 +152,7 @@ impl Shared {
         // A span closed as its thread ends finds no buffer: it is handed over alone.
         if !matches!(buffered, Ok(true)) {
             let mut spans = Spans::default();
-            spans.push(span, &mut Vec::new());
+            spans.push(span);
             self.hand_over(&mut spans);
         }
     }
@@ -165,7 +164,6 @@ impl Shared {
         Local {
             shared: self.clone(),
             buffer,
-            nested: Vec::new(),
         }
     }
 

@@ -11,7 +11,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint, key_len};
 
-use super::record::{Recorded, Value};
+use super::record::{Recorded, SpanEvent, Value};
 
 /// Field numbers, from opentelemetry-proto's `.proto` files.
 mod field {
@@ -59,37 +59,19 @@ pub(crate) struct Spans {
     pub count: usize,
 }
 
-/// Bytes kept for a span's length before it is encoded: a span under 16 KiB, as nearly
-/// all are, needs at most this many; a shorter length is moved into place, a longer one
-/// makes room.
-const LENGTH_ROOM: usize = 2;
-
 impl Spans {
-    /// Appends `span`, encoded in place; `nested` is scratch for its events, links and
-    /// status.
-    pub(crate) fn push(&mut self, span: &Recorded, nested: &mut Vec<u8>) {
-        encode_key(
-            field::SCOPE_SPANS_SPANS,
-            WireType::LengthDelimited,
-            &mut self.bytes,
+    /// Appends `span`, encoded: its length first (computed, so that nothing is written
+    /// twice or moved), then its fields.
+    pub(crate) fn push(&mut self, span: &Recorded) {
+        let len = span_len(span);
+        header(field::SCOPE_SPANS_SPANS, len, &mut self.bytes);
+        let start = self.bytes.len();
+        encode_span(span, &mut self.bytes);
+        debug_assert_eq!(
+            self.bytes.len() - start,
+            len,
+            "span_len and encode_span disagree"
         );
-        let at = self.bytes.len();
-        self.bytes.extend_from_slice(&[0; LENGTH_ROOM]);
-        encode_span(span, &mut self.bytes, nested);
-        let len = (self.bytes.len() - at - LENGTH_ROOM) as u64;
-        let mut prefix = [0; 10];
-        let prefix = &mut prefix[..encoded_len_varint(len)];
-        encode_varint(len, &mut &mut *prefix);
-        if prefix.len() <= LENGTH_ROOM {
-            let end = at + prefix.len();
-            self.bytes[at..end].copy_from_slice(prefix);
-            self.bytes.copy_within(at + LENGTH_ROOM.., end);
-            self.bytes
-                .truncate(self.bytes.len() - (LENGTH_ROOM - prefix.len()));
-        } else {
-            self.bytes
-                .splice(at..at + LENGTH_ROOM, prefix.iter().copied());
-        }
         self.count += 1;
     }
 
@@ -150,36 +132,67 @@ impl Encoder {
     }
 }
 
-/// A `Span`'s fields into `out`; `nested` is scratch for its events, links and status.
-fn encode_span(recorded: &Recorded, out: &mut Vec<u8>, nested: &mut Vec<u8>) {
-    bytes(field::SPAN_TRACE_ID, &recorded.trace_id.to_bytes(), out);
-    bytes(field::SPAN_SPAN_ID, &recorded.span_id.to_bytes(), out);
-    if let Some(parent) = recorded.parent {
+/// The encoded length of a link: its trace id and span id.
+const LINK_LEN: usize = 2 + 16 + 2 + 8;
+
+/// How long `span` is encoded by [`encode_span`], field by field in the same order.
+fn span_len(span: &Recorded) -> usize {
+    let mut len = framed_len(field::SPAN_TRACE_ID, 16) + framed_len(field::SPAN_SPAN_ID, 8);
+    if span.parent.is_some() {
+        len += framed_len(field::SPAN_PARENT_SPAN_ID, 8);
+    }
+    len += framed_len(field::SPAN_NAME, span.name.len())
+        + key_len(field::SPAN_KIND)
+        + encoded_len_varint(span.kind as u64)
+        + 2 * FIXED64_LEN
+        + span.attributes.len();
+    for event in &span.events {
+        len += framed_len(field::SPAN_EVENTS, event_len(event));
+    }
+    len += span.links.len() * framed_len(field::SPAN_LINKS, LINK_LEN);
+    if let Some(error) = &span.error {
+        len += framed_len(field::SPAN_STATUS, status_len(error));
+    }
+    len
+}
+
+fn event_len(event: &SpanEvent) -> usize {
+    FIXED64_LEN + framed_len(field::EVENT_NAME, event.name.len()) + event.attributes.len()
+}
+
+fn status_len(error: &str) -> usize {
+    framed_len(field::STATUS_MESSAGE, error.len())
+        + key_len(field::STATUS_CODE)
+        + encoded_len_varint(STATUS_ERROR)
+}
+
+/// A `Span`'s fields into `out`, nested messages framed with their computed lengths.
+fn encode_span(span: &Recorded, out: &mut Vec<u8>) {
+    bytes(field::SPAN_TRACE_ID, &span.trace_id.to_bytes(), out);
+    bytes(field::SPAN_SPAN_ID, &span.span_id.to_bytes(), out);
+    if let Some(parent) = span.parent {
         bytes(field::SPAN_PARENT_SPAN_ID, &parent.to_bytes(), out);
     }
-    string(field::SPAN_NAME, &recorded.name, out);
-    varint(field::SPAN_KIND, recorded.kind as u64, out);
-    fixed64(field::SPAN_START, unix_nanos(recorded.start), out);
-    fixed64(field::SPAN_END, unix_nanos(recorded.end), out);
-    out.extend_from_slice(&recorded.attributes);
-    for event in &recorded.events {
-        nested.clear();
-        fixed64(field::EVENT_TIME, unix_nanos(event.time), nested);
-        string(field::EVENT_NAME, &event.name, nested);
-        nested.extend_from_slice(&event.attributes);
-        message(field::SPAN_EVENTS, nested, out);
+    string(field::SPAN_NAME, &span.name, out);
+    varint(field::SPAN_KIND, span.kind as u64, out);
+    fixed64(field::SPAN_START, unix_nanos(span.start), out);
+    fixed64(field::SPAN_END, unix_nanos(span.end), out);
+    out.extend_from_slice(&span.attributes);
+    for event in &span.events {
+        header(field::SPAN_EVENTS, event_len(event), out);
+        fixed64(field::EVENT_TIME, unix_nanos(event.time), out);
+        string(field::EVENT_NAME, &event.name, out);
+        out.extend_from_slice(&event.attributes);
     }
-    for (trace_id, span_id) in &recorded.links {
-        nested.clear();
-        bytes(field::LINK_TRACE_ID, &trace_id.to_bytes(), nested);
-        bytes(field::LINK_SPAN_ID, &span_id.to_bytes(), nested);
-        message(field::SPAN_LINKS, nested, out);
+    for (trace_id, span_id) in &span.links {
+        header(field::SPAN_LINKS, LINK_LEN, out);
+        bytes(field::LINK_TRACE_ID, &trace_id.to_bytes(), out);
+        bytes(field::LINK_SPAN_ID, &span_id.to_bytes(), out);
     }
-    if let Some(error) = &recorded.error {
-        nested.clear();
-        string(field::STATUS_MESSAGE, error, nested);
-        varint(field::STATUS_CODE, STATUS_ERROR, nested);
-        message(field::SPAN_STATUS, nested, out);
+    if let Some(error) = &span.error {
+        header(field::SPAN_STATUS, status_len(error), out);
+        string(field::STATUS_MESSAGE, error, out);
+        varint(field::STATUS_CODE, STATUS_ERROR, out);
     }
 }
 
@@ -252,6 +265,9 @@ fn varint(tag: u32, value: u64, out: &mut Vec<u8>) {
     encode_key(tag, WireType::Varint, out);
     encode_varint(value, out);
 }
+
+/// A fixed64 field's key (a tag under 16) and value.
+const FIXED64_LEN: usize = 1 + 8;
 
 fn fixed64(tag: u32, value: u64, out: &mut Vec<u8>) {
     encode_key(tag, WireType::SixtyFourBit, out);
@@ -330,14 +346,13 @@ mod tests {
             recorded(Some(SpanId::from(7)), Some("Internal Server Error")),
             recorded(None, None),
         ];
-        let mut nested = Vec::new();
         // Each span in a buffer of its own, as two threads would hand them over.
         let mut buffers = [Spans::default(), Spans::default()];
         let mut encoder = Encoder::new("api");
         let mut encode = || {
             for (recorded, spans) in batch.iter().zip(&mut buffers) {
                 spans.clear();
-                spans.push(recorded, &mut nested);
+                spans.push(recorded);
                 assert_eq!(spans.count, 1);
             }
             encoder.encode(&buffers).to_vec()
@@ -409,7 +424,7 @@ mod tests {
         assert_eq!(root.status, None, "unset: the span did not fail");
     }
 
-    /// Whatever room its length takes (one byte, two, more), a span is moved, not cut.
+    /// Whatever its length takes (one byte, two, more), a span's computed length is right.
     #[test]
     fn spans_short_and_long_decode() {
         let mut span = recorded(None, None);
@@ -417,10 +432,9 @@ mod tests {
         span.attribute("long", &Value::Str(&long));
         let short = Recorded::start(TraceId::from(3), None, "short", Kind::Internal, Vec::new());
         let mut spans = Spans::default();
-        let mut nested = Vec::new();
-        spans.push(&span, &mut nested);
-        spans.push(&recorded(None, None), &mut nested);
-        spans.push(&short, &mut nested);
+        spans.push(&span);
+        spans.push(&recorded(None, None));
+        spans.push(&short);
         let body = Encoder::new("api")
             .encode(std::slice::from_ref(&spans))
             .to_vec();

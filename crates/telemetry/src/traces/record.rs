@@ -205,7 +205,9 @@ pub(crate) fn leaf(name: &'static str, kind: Kind, attributes: &Attributes<'_>) 
     let Some((trace_id, parent)) = parent else {
         return Leaf(None);
     };
-    let mut recorded = Recorded::start(trace_id, Some(parent), name, kind, Vec::new());
+    let room = attributes.len() * ATTRIBUTE;
+    let mut recorded =
+        Recorded::start(trace_id, Some(parent), name, kind, Vec::with_capacity(room));
     for (key, value) in attributes {
         recorded.attribute(key, value);
     }
@@ -271,12 +273,13 @@ fn recordable(meta: &Metadata<'_>) -> bool {
             .any(|crate_| meta.target().starts_with(crate_))
 }
 
+/// Bytes an attribute takes, encoded, about: room is made for a span's attributes at once.
+const ATTRIBUTE: usize = 48;
+
 /// Room for the encoded attributes of a span of `meta`: its fields but `otel.*`, and what
 /// [`describe`] adds to a server or client span (those with an `otel.kind`). A span without
 /// attributes, as most are, allocates none.
 fn room(meta: &Metadata<'_>) -> usize {
-    /// Bytes an attribute takes, encoded, about.
-    const ATTRIBUTE: usize = 48;
     let mut room = 0;
     for field in meta.fields() {
         room += match field.name() {
@@ -324,7 +327,9 @@ where
             Kind::Internal,
             Vec::with_capacity(room(meta)),
         );
-        attrs.record(&mut Fields(&mut recorded));
+        attrs.record(&mut Values(|field: &Field, value: Value<'_>| {
+            span_field(&mut recorded, field, value);
+        }));
         span.extensions_mut().insert(recorded);
     }
 
@@ -332,7 +337,9 @@ where
         if let Some(span) = ctx.span(id)
             && let Some(recorded) = span.extensions_mut().get_mut::<Recorded>()
         {
-            values.record(&mut Fields(recorded));
+            values.record(&mut Values(|field: &Field, value: Value<'_>| {
+                span_field(recorded, field, value);
+            }));
         }
     }
 
@@ -364,8 +371,7 @@ where
         let Some(recorded) = extensions.get_mut::<Recorded>() else {
             return;
         };
-        let mut fields = EventFields::default();
-        event.record(&mut fields);
+        let fields = EventFields::of(event);
         if *event.metadata().level() == Level::ERROR && recorded.error.is_none() {
             recorded.error = Some(fields.message.clone());
         }
@@ -380,60 +386,57 @@ where
         let Some(span) = ctx.span(&id) else {
             return;
         };
-        let recorded = span.extensions_mut().remove::<Recorded>();
-        if let Some(mut recorded) = recorded {
+        // Encoded where it is: the registry drops it as it frees the span.
+        if let Some(recorded) = span.extensions_mut().get_mut::<Recorded>() {
             recorded.end = now();
-            self.export.push(&recorded);
+            self.export.push(recorded);
         }
     }
 }
 
-/// A span's fields: `otel.name`, `otel.kind` and `otel.status_message` say what OTLP
-/// calls them; the others are attributes, but `trace_id` (the span's own) and the other
-/// `otel.*` fields.
-struct Fields<'a>(&'a mut Recorded);
+/// Each field as a [`Value`], to `F`.
+struct Values<F>(F);
 
-impl Fields<'_> {
-    fn attribute(&mut self, field: &Field, value: &Value<'_>) {
-        let name = field.name();
-        if name == "trace_id" || name.starts_with("otel.") {
-            return;
-        }
-        self.0.attribute(name, value);
-    }
-}
-
-impl Visit for Fields<'_> {
+impl<F: FnMut(&Field, Value<'_>)> Visit for Values<F> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        match field.name() {
-            "otel.name" => self.0.name = Cow::Owned(value.to_owned()),
-            "otel.kind" => self.0.kind = Kind::named(value).unwrap_or(self.0.kind),
-            "otel.status_message" => self.0.error = Some(value.to_owned()),
-            _ => self.attribute(field, &Value::Str(value)),
-        }
+        self.0(field, Value::Str(value));
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.attribute(field, &Value::Int(value));
+        self.0(field, Value::Int(value));
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
         match i64::try_from(value) {
-            Ok(value) => self.attribute(field, &Value::Int(value)),
-            Err(_) => self.attribute(field, &Value::Str(&value.to_string())),
+            Ok(value) => self.0(field, Value::Int(value)),
+            Err(_) => self.0(field, Value::Str(&value.to_string())),
         }
     }
 
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.attribute(field, &Value::Float(value));
+        self.0(field, Value::Float(value));
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.attribute(field, &Value::Bool(value));
+        self.0(field, Value::Bool(value));
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.record_str(field, &format!("{value:?}"));
+        self.0(field, Value::Str(&format!("{value:?}")));
+    }
+}
+
+/// A span's field: `otel.name`, `otel.kind` and `otel.status_message` say what OTLP calls
+/// them; the others are attributes, but `trace_id` (the span's own) and the other `otel.*`
+/// fields.
+fn span_field(span: &mut Recorded, field: &Field, value: Value<'_>) {
+    match (field.name(), value) {
+        ("otel.name", Value::Str(name)) => span.name = Cow::Owned(name.to_owned()),
+        ("otel.kind", Value::Str(kind)) => span.kind = Kind::named(kind).unwrap_or(span.kind),
+        ("otel.status_message", Value::Str(message)) => span.error = Some(message.to_owned()),
+        ("trace_id", _) => {}
+        (name, _) if name.starts_with("otel.") => {}
+        (name, value) => span.attribute(name, &value),
     }
 }
 
@@ -445,29 +448,14 @@ struct EventFields {
 }
 
 impl EventFields {
-    fn attribute(&mut self, field: &Field, value: &Value<'_>) {
-        otlp::event_attribute(field.name(), value, &mut self.attributes);
-    }
-}
-
-impl Visit for EventFields {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == "message" {
-            value.clone_into(&mut self.message);
-        } else {
-            self.attribute(field, &Value::Str(value));
-        }
-    }
-
-    fn record_i64(&mut self, field: &Field, value: i64) {
-        self.attribute(field, &Value::Int(value));
-    }
-
-    fn record_bool(&mut self, field: &Field, value: bool) {
-        self.attribute(field, &Value::Bool(value));
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        self.record_str(field, &format!("{value:?}"));
+    fn of(event: &Event<'_>) -> Self {
+        let mut fields = Self::default();
+        event.record(&mut Values(|field: &Field, value: Value<'_>| {
+            match (field.name(), value) {
+                ("message", Value::Str(message)) => message.clone_into(&mut fields.message),
+                (name, value) => otlp::event_attribute(name, &value, &mut fields.attributes),
+            }
+        }));
+        fields
     }
 }
