@@ -132,9 +132,6 @@ impl Encoder {
     }
 }
 
-/// The encoded length of a link: its trace id and span id.
-const LINK_LEN: usize = 2 + 16 + 2 + 8;
-
 /// How long `span` is encoded by [`encode_span`], field by field in the same order.
 fn span_len(span: &Recorded) -> usize {
     let mut len = framed_len(field::SPAN_TRACE_ID, 16) + framed_len(field::SPAN_SPAN_ID, 8);
@@ -149,7 +146,7 @@ fn span_len(span: &Recorded) -> usize {
     for event in &span.events {
         len += framed_len(field::SPAN_EVENTS, event_len(event));
     }
-    len += span.links.len() * framed_len(field::SPAN_LINKS, LINK_LEN);
+    len += span.links.len() * framed_len(field::SPAN_LINKS, link_len());
     if let Some(error) = &span.error {
         len += framed_len(field::SPAN_STATUS, status_len(error));
     }
@@ -158,6 +155,11 @@ fn span_len(span: &Recorded) -> usize {
 
 fn event_len(event: &SpanEvent) -> usize {
     FIXED64_LEN + framed_len(field::EVENT_NAME, event.name.len()) + event.attributes.len()
+}
+
+/// A link: its trace id and span id.
+fn link_len() -> usize {
+    framed_len(field::LINK_TRACE_ID, 16) + framed_len(field::LINK_SPAN_ID, 8)
 }
 
 fn status_len(error: &str) -> usize {
@@ -185,7 +187,7 @@ fn encode_span(span: &Recorded, out: &mut Vec<u8>) {
         out.extend_from_slice(&event.attributes);
     }
     for (trace_id, span_id) in &span.links {
-        header(field::SPAN_LINKS, LINK_LEN, out);
+        header(field::SPAN_LINKS, link_len(), out);
         bytes(field::LINK_TRACE_ID, &trace_id.to_bytes(), out);
         bytes(field::LINK_SPAN_ID, &span_id.to_bytes(), out);
     }
