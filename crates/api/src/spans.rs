@@ -90,7 +90,7 @@ impl RequestSpan {
             // without a route.
             match &route {
                 Some(route) => span
-                    .name(format!("{method} {route}"))
+                    .name([method, route].join(" "))
                     .attribute("http.route", route),
                 None => span.name(method.to_owned()),
             };

@@ -222,6 +222,8 @@ fn key_value(tag: u32, key: &str, value: &Value<'_>, out: &mut Vec<u8>) {
         + 1
         + encoded_len_varint(any_len as u64)
         + any_len;
+    // Grown once, not by each of the writes below.
+    out.reserve(framed_len(tag, len));
     encode_key(tag, WireType::LengthDelimited, out);
     encode_varint(len as u64, out);
     string(field::KEY_VALUE_KEY, key, out);
