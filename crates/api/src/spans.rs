@@ -4,6 +4,8 @@
 //! cache sync as leaves ([`traces::leaf`], timed until dropped), and the batched insert (a
 //! `tracing` span: its statements are its children). Without an exporter none is made.
 
+use std::borrow::Cow;
+
 use actix_web::{HttpRequest, dev::ServiceRequest, http::StatusCode};
 use deadpool_postgres::{Object, Pool};
 use telemetry::{
@@ -84,11 +86,16 @@ impl RequestSpan {
         if !self.recording {
             return;
         }
-        let route = routed.and_then(HttpRequest::match_pattern);
+        // A route's name is its pattern (see `routes`); one without a name has it rebuilt.
+        let route = routed.and_then(|req| {
+            req.match_name()
+                .map(Cow::Borrowed)
+                .or_else(|| req.match_pattern().map(Cow::Owned))
+        });
         traces::describe(&self.span, |span| {
             // Named once the router matched: `GET /randoms/{id}`, or the bare method
             // without a route.
-            match &route {
+            match route.as_deref() {
                 Some(route) => span
                     .name([method, route].join(" "))
                     .attribute("http.route", route),

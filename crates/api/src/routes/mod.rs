@@ -23,7 +23,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 /// A resource answering GET and HEAD with `handler` (RFC 9110 §9.3.2: HEAD wherever GET;
-/// actix-web sends the head and drops the body).
+/// actix-web sends the head and drops the body). Named by its pattern, which a request's
+/// span then reads without rebuilding it ([`crate::spans::RequestSpan::answered`]).
 fn readable<F, Args>(path: &str, handler: F) -> Resource
 where
     F: Handler<Args> + Clone,
@@ -31,6 +32,7 @@ where
     F::Output: Responder + 'static,
 {
     web::resource(path)
+        .name(path)
         .route(web::get().to(handler.clone()))
         .route(web::head().to(handler))
 }
