@@ -211,32 +211,23 @@ pub(crate) fn event_attribute(key: &str, value: &Value<'_>, out: &mut Vec<u8>) {
 /// A `KeyValue` whose `AnyValue` is small enough to size without writing it first.
 fn key_value(tag: u32, key: &str, value: &Value<'_>, out: &mut Vec<u8>) {
     let any_len = match value {
-        Value::Str(s) => 1 + encoded_len_varint(s.len() as u64) + s.len(),
-        Value::Int(i) => 1 + encoded_len_varint(*i as u64),
-        Value::Float(_) => 1 + 8,
-        Value::Bool(_) => 1 + 1,
+        Value::Str(s) => framed_len(field::ANY_STRING, s.len()),
+        Value::Int(i) => key_len(field::ANY_INT) + encoded_len_varint(*i as u64),
+        Value::Float(_) => FIXED64_LEN,
+        Value::Bool(_) => key_len(field::ANY_BOOL) + 1,
     };
-    let len = 1
-        + encoded_len_varint(key.len() as u64)
-        + key.len()
-        + 1
-        + encoded_len_varint(any_len as u64)
-        + any_len;
+    let len =
+        framed_len(field::KEY_VALUE_KEY, key.len()) + framed_len(field::KEY_VALUE_VALUE, any_len);
     // Grown once, not by each of the writes below.
     out.reserve(framed_len(tag, len));
-    encode_key(tag, WireType::LengthDelimited, out);
-    encode_varint(len as u64, out);
+    header(tag, len, out);
     string(field::KEY_VALUE_KEY, key, out);
-    encode_key(field::KEY_VALUE_VALUE, WireType::LengthDelimited, out);
-    encode_varint(any_len as u64, out);
+    header(field::KEY_VALUE_VALUE, any_len, out);
     match value {
         Value::Str(s) => string(field::ANY_STRING, s, out),
         // int64 is the two's complement as a varint.
         Value::Int(i) => varint(field::ANY_INT, *i as u64, out),
-        Value::Float(f) => {
-            encode_key(field::ANY_DOUBLE, WireType::SixtyFourBit, out);
-            out.extend_from_slice(&f.to_le_bytes());
-        }
+        Value::Float(f) => fixed64(field::ANY_DOUBLE, f.to_bits(), out),
         Value::Bool(b) => varint(field::ANY_BOOL, u64::from(*b), out),
     }
 }
