@@ -1,52 +1,65 @@
 //! Recorded spans as an OTLP/HTTP request body: an `ExportTraceServiceRequest` in
-//! protobuf, written straight from [`Recorded`] with prost's encoding primitives. A span's
-//! attributes are encoded as they are added ([`span_attribute`]), the span as it closes, on
-//! its own thread, into that thread's buffer ([`Spans::push`]), and a batch is those buffers
-//! framed ([`Encoder::encode`]), all kept from batch to batch. Building
-//! opentelemetry-proto's messages instead costs a dozen allocations per span (every id, key
-//! and name owned), freed on another thread. The tests decode the output with those
-//! messages.
+//! protobuf, written straight from [`Recorded`]: one-byte keys, and prost's varints past
+//! one byte. A span's attributes are encoded as they are added ([`span_attribute`]), the
+//! span as it closes, on its own thread, into that thread's buffer ([`Spans::push`]), and a
+//! batch is those buffers framed ([`Encoder::encode`]), all kept from batch to batch.
+//! Building opentelemetry-proto's messages instead costs a dozen allocations per span
+//! (every id, key and name owned), freed on another thread. The tests decode the output
+//! with those messages.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint, key_len};
+use prost::encoding::{WireType, encode_varint, encoded_len_varint};
 
 use super::record::{Recorded, SpanEvent, Value};
 
-/// Field numbers, from opentelemetry-proto's `.proto` files.
+/// Each field's key: its number, from opentelemetry-proto's `.proto` files, and its wire
+/// type, in one byte ([`key`]).
 mod field {
-    pub const REQUEST_RESOURCE_SPANS: u32 = 1;
-    pub const RESOURCE_SPANS_RESOURCE: u32 = 1;
-    pub const RESOURCE_SPANS_SCOPE_SPANS: u32 = 2;
-    pub const RESOURCE_ATTRIBUTES: u32 = 1;
-    pub const SCOPE_SPANS_SCOPE: u32 = 1;
-    pub const SCOPE_SPANS_SPANS: u32 = 2;
-    pub const SCOPE_NAME: u32 = 1;
-    pub const SCOPE_VERSION: u32 = 2;
-    pub const SPAN_TRACE_ID: u32 = 1;
-    pub const SPAN_SPAN_ID: u32 = 2;
-    pub const SPAN_PARENT_SPAN_ID: u32 = 4;
-    pub const SPAN_NAME: u32 = 5;
-    pub const SPAN_KIND: u32 = 6;
-    pub const SPAN_START: u32 = 7;
-    pub const SPAN_END: u32 = 8;
-    pub const SPAN_ATTRIBUTES: u32 = 9;
-    pub const SPAN_EVENTS: u32 = 11;
-    pub const SPAN_LINKS: u32 = 13;
-    pub const SPAN_STATUS: u32 = 15;
-    pub const EVENT_TIME: u32 = 1;
-    pub const EVENT_NAME: u32 = 2;
-    pub const EVENT_ATTRIBUTES: u32 = 3;
-    pub const LINK_TRACE_ID: u32 = 1;
-    pub const LINK_SPAN_ID: u32 = 2;
-    pub const STATUS_MESSAGE: u32 = 2;
-    pub const STATUS_CODE: u32 = 3;
-    pub const KEY_VALUE_KEY: u32 = 1;
-    pub const KEY_VALUE_VALUE: u32 = 2;
-    pub const ANY_STRING: u32 = 1;
-    pub const ANY_BOOL: u32 = 2;
-    pub const ANY_INT: u32 = 3;
-    pub const ANY_DOUBLE: u32 = 4;
+    use prost::encoding::WireType::{LengthDelimited as LEN, SixtyFourBit as I64, Varint};
+
+    use super::key;
+
+    pub const REQUEST_RESOURCE_SPANS: u8 = key(1, LEN);
+    pub const RESOURCE_SPANS_RESOURCE: u8 = key(1, LEN);
+    pub const RESOURCE_SPANS_SCOPE_SPANS: u8 = key(2, LEN);
+    pub const RESOURCE_ATTRIBUTES: u8 = key(1, LEN);
+    pub const SCOPE_SPANS_SCOPE: u8 = key(1, LEN);
+    pub const SCOPE_SPANS_SPANS: u8 = key(2, LEN);
+    pub const SCOPE_NAME: u8 = key(1, LEN);
+    pub const SCOPE_VERSION: u8 = key(2, LEN);
+    pub const SPAN_TRACE_ID: u8 = key(1, LEN);
+    pub const SPAN_SPAN_ID: u8 = key(2, LEN);
+    pub const SPAN_PARENT_SPAN_ID: u8 = key(4, LEN);
+    pub const SPAN_NAME: u8 = key(5, LEN);
+    pub const SPAN_KIND: u8 = key(6, Varint);
+    pub const SPAN_START: u8 = key(7, I64);
+    pub const SPAN_END: u8 = key(8, I64);
+    pub const SPAN_ATTRIBUTES: u8 = key(9, LEN);
+    pub const SPAN_EVENTS: u8 = key(11, LEN);
+    pub const SPAN_LINKS: u8 = key(13, LEN);
+    pub const SPAN_STATUS: u8 = key(15, LEN);
+    pub const EVENT_TIME: u8 = key(1, I64);
+    pub const EVENT_NAME: u8 = key(2, LEN);
+    pub const EVENT_ATTRIBUTES: u8 = key(3, LEN);
+    pub const LINK_TRACE_ID: u8 = key(1, LEN);
+    pub const LINK_SPAN_ID: u8 = key(2, LEN);
+    pub const STATUS_MESSAGE: u8 = key(2, LEN);
+    pub const STATUS_CODE: u8 = key(3, Varint);
+    pub const KEY_VALUE_KEY: u8 = key(1, LEN);
+    pub const KEY_VALUE_VALUE: u8 = key(2, LEN);
+    pub const ANY_STRING: u8 = key(1, LEN);
+    pub const ANY_BOOL: u8 = key(2, Varint);
+    pub const ANY_INT: u8 = key(3, Varint);
+    pub const ANY_DOUBLE: u8 = key(4, I64);
+}
+
+/// A field's key, as protobuf encodes it: a varint of its number and wire type, one byte
+/// for the numbers under 16 that every field here has (checked as the keys are compiled).
+/// Written as one byte, not by prost's `encode_key`: a traced request writes a hundred.
+const fn key(number: u32, wire: WireType) -> u8 {
+    assert!(number > 0 && number < 16, "a one-byte key");
+    ((number << 3) | wire as u32) as u8
 }
 
 /// `STATUS_CODE_ERROR`.
@@ -116,9 +129,8 @@ impl Encoder {
     /// the spans are copied once.
     pub(crate) fn encode(&mut self, batch: &[Spans]) -> &[u8] {
         let spans: usize = batch.iter().map(|spans| spans.bytes.len()).sum();
-        let scope_spans = framed_len(field::SCOPE_SPANS_SCOPE, self.scope.len()) + spans;
-        let resource_spans = framed_len(field::RESOURCE_SPANS_RESOURCE, self.resource.len())
-            + framed_len(field::RESOURCE_SPANS_SCOPE_SPANS, scope_spans);
+        let scope_spans = framed_len(self.scope.len()) + spans;
+        let resource_spans = framed_len(self.resource.len()) + framed_len(scope_spans);
         let body = &mut self.body;
         body.clear();
         header(field::REQUEST_RESOURCE_SPANS, resource_spans, body);
@@ -134,38 +146,36 @@ impl Encoder {
 
 /// How long `span` is encoded by [`encode_span`], field by field in the same order.
 fn span_len(span: &Recorded) -> usize {
-    let mut len = framed_len(field::SPAN_TRACE_ID, 16) + framed_len(field::SPAN_SPAN_ID, 8);
+    let mut len = framed_len(16) + framed_len(8);
     if span.parent.is_some() {
-        len += framed_len(field::SPAN_PARENT_SPAN_ID, 8);
+        len += framed_len(8);
     }
-    len += framed_len(field::SPAN_NAME, span.name.len())
-        + key_len(field::SPAN_KIND)
+    len += framed_len(span.name.len())
+        + KEY_LEN
         + encoded_len_varint(span.kind as u64)
         + 2 * FIXED64_LEN
         + span.attributes.len();
     for event in &span.events {
-        len += framed_len(field::SPAN_EVENTS, event_len(event));
+        len += framed_len(event_len(event));
     }
-    len += span.links.len() * framed_len(field::SPAN_LINKS, link_len());
+    len += span.links.len() * framed_len(link_len());
     if let Some(error) = &span.error {
-        len += framed_len(field::SPAN_STATUS, status_len(error));
+        len += framed_len(status_len(error));
     }
     len
 }
 
 fn event_len(event: &SpanEvent) -> usize {
-    FIXED64_LEN + framed_len(field::EVENT_NAME, event.name.len()) + event.attributes.len()
+    FIXED64_LEN + framed_len(event.name.len()) + event.attributes.len()
 }
 
 /// A link: its trace id and span id.
 fn link_len() -> usize {
-    framed_len(field::LINK_TRACE_ID, 16) + framed_len(field::LINK_SPAN_ID, 8)
+    framed_len(16) + framed_len(8)
 }
 
 fn status_len(error: &str) -> usize {
-    framed_len(field::STATUS_MESSAGE, error.len())
-        + key_len(field::STATUS_CODE)
-        + encoded_len_varint(STATUS_ERROR)
+    framed_len(error.len()) + KEY_LEN + encoded_len_varint(STATUS_ERROR)
 }
 
 /// A `Span`'s fields into `out`, nested messages framed with their computed lengths.
@@ -208,19 +218,19 @@ pub(crate) fn event_attribute(key: &str, value: &Value<'_>, out: &mut Vec<u8>) {
     key_value(field::EVENT_ATTRIBUTES, key, value, out);
 }
 
-/// A `KeyValue` whose `AnyValue` is small enough to size without writing it first.
-fn key_value(tag: u32, key: &str, value: &Value<'_>, out: &mut Vec<u8>) {
+/// A `KeyValue`, as one of the attributes field `list`, whose `AnyValue` is small enough
+/// to size without writing it first.
+fn key_value(list: u8, key: &str, value: &Value<'_>, out: &mut Vec<u8>) {
     let any_len = match value {
-        Value::Str(s) => framed_len(field::ANY_STRING, s.len()),
-        Value::Int(i) => key_len(field::ANY_INT) + encoded_len_varint(*i as u64),
+        Value::Str(s) => framed_len(s.len()),
+        Value::Int(i) => KEY_LEN + encoded_len_varint(*i as u64),
         Value::Float(_) => FIXED64_LEN,
-        Value::Bool(_) => key_len(field::ANY_BOOL) + 1,
+        Value::Bool(_) => KEY_LEN + 1,
     };
-    let len =
-        framed_len(field::KEY_VALUE_KEY, key.len()) + framed_len(field::KEY_VALUE_VALUE, any_len);
+    let len = framed_len(key.len()) + framed_len(any_len);
     // Grown once, not by each of the writes below.
-    out.reserve(framed_len(tag, len));
-    header(tag, len, out);
+    out.reserve(framed_len(len));
+    header(list, len, out);
     string(field::KEY_VALUE_KEY, key, out);
     header(field::KEY_VALUE_VALUE, any_len, out);
     match value {
@@ -232,40 +242,58 @@ fn key_value(tag: u32, key: &str, value: &Value<'_>, out: &mut Vec<u8>) {
     }
 }
 
-fn message(tag: u32, encoded: &[u8], out: &mut Vec<u8>) {
-    bytes(tag, encoded, out);
+fn message(key: u8, encoded: &[u8], out: &mut Vec<u8>) {
+    bytes(key, encoded, out);
 }
 
 /// The key and length of a length-delimited field of `len` bytes, written before them.
-fn header(tag: u32, len: usize, out: &mut Vec<u8>) {
-    encode_key(tag, WireType::LengthDelimited, out);
-    encode_varint(len as u64, out);
+#[inline]
+fn header(key: u8, len: usize, out: &mut Vec<u8>) {
+    out.push(key);
+    varint_value(len as u64, out);
 }
+
+/// Bytes a key takes ([`key`]).
+const KEY_LEN: usize = 1;
 
 /// How long a length-delimited field of `len` bytes is, framed.
-fn framed_len(tag: u32, len: usize) -> usize {
-    key_len(tag) + encoded_len_varint(len as u64) + len
+fn framed_len(len: usize) -> usize {
+    KEY_LEN + encoded_len_varint(len as u64) + len
 }
 
-fn bytes(tag: u32, value: &[u8], out: &mut Vec<u8>) {
-    header(tag, value.len(), out);
+#[inline]
+fn bytes(key: u8, value: &[u8], out: &mut Vec<u8>) {
+    header(key, value.len(), out);
     out.extend_from_slice(value);
 }
 
-fn string(tag: u32, value: &str, out: &mut Vec<u8>) {
-    bytes(tag, value.as_bytes(), out);
+#[inline]
+fn string(key: u8, value: &str, out: &mut Vec<u8>) {
+    bytes(key, value.as_bytes(), out);
 }
 
-fn varint(tag: u32, value: u64, out: &mut Vec<u8>) {
-    encode_key(tag, WireType::Varint, out);
-    encode_varint(value, out);
+#[inline]
+fn varint(key: u8, value: u64, out: &mut Vec<u8>) {
+    out.push(key);
+    varint_value(value, out);
 }
 
-/// A fixed64 field's key (a tag under 16) and value.
-const FIXED64_LEN: usize = 1 + 8;
+/// A varint: one byte written in place when under 128, as most lengths and every enum
+/// here are; prost's loop for the others.
+#[inline]
+fn varint_value(value: u64, out: &mut Vec<u8>) {
+    match u8::try_from(value) {
+        Ok(byte) if byte < 0x80 => out.push(byte),
+        _ => encode_varint(value, out),
+    }
+}
 
-fn fixed64(tag: u32, value: u64, out: &mut Vec<u8>) {
-    encode_key(tag, WireType::SixtyFourBit, out);
+/// A fixed64 field's key and value.
+const FIXED64_LEN: usize = KEY_LEN + 8;
+
+#[inline]
+fn fixed64(key: u8, value: u64, out: &mut Vec<u8>) {
+    out.push(key);
     out.extend_from_slice(&value.to_le_bytes());
 }
 
