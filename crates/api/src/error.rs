@@ -31,11 +31,46 @@ pub enum ApiError {
     TooManyStreams,
     #[error("the request body did not arrive within {} s", .0.as_secs())]
     BodyTimeout(std::time::Duration),
+    /// Ours: answered with nothing more said; its cause is for the log.
     #[error("internal server error")]
-    Internal,
+    Internal(Cause),
+}
+
+/// Why a request failed with a 500, for the log and never for the client. Logged where a
+/// request is answered with it (`middleware::request_log`, [`Cause::log`]), so that the line
+/// carries that request's ids, and once for each request a batched insert failed.
+#[derive(Debug, Clone)]
+pub struct Cause {
+    /// The line's message: `unexpected database error`.
+    what: &'static str,
+    /// The `error` field: what failed, in detail.
+    detail: String,
+}
+
+impl Cause {
+    /// Logs the cause, in the current span.
+    pub fn log(&self) {
+        tracing::error!(error = %self.detail, "{}", self.what);
+    }
 }
 
 impl ApiError {
+    /// A 500 because `what` happened (`detail` says more, in the log).
+    pub fn internal(what: &'static str, detail: impl std::fmt::Display) -> Self {
+        ApiError::Internal(Cause {
+            what,
+            detail: detail.to_string(),
+        })
+    }
+
+    /// What went wrong, for a log or a trace: a 500's cause too, which its body leaves out.
+    pub fn for_operators(&self) -> String {
+        match self {
+            ApiError::Internal(cause) => format!("{}: {}", cause.what, cause.detail),
+            other => other.to_string(),
+        }
+    }
+
     fn code(&self) -> &'static str {
         match self {
             ApiError::InvalidLimit(_) => "invalid_limit",
@@ -46,7 +81,7 @@ impl ApiError {
             ApiError::Overloaded => "overloaded",
             ApiError::TooManyStreams => "too_many_streams",
             ApiError::BodyTimeout(_) => "request_timeout",
-            ApiError::Internal => "internal",
+            ApiError::Internal(_) => "internal",
         }
     }
 }
@@ -62,7 +97,7 @@ impl ResponseError for ApiError {
             | ApiError::Overloaded
             | ApiError::TooManyStreams => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
-            ApiError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
 
@@ -106,10 +141,7 @@ impl From<tokio_postgres::Error> for ApiError {
             Some(code) if ["57", "08", "53", "28", "3D"].contains(&&code.code()[..2]) => {
                 ApiError::DatabaseUnavailable(describe(&e))
             }
-            Some(_) => {
-                tracing::error!(error = %describe(&e), "unexpected database error");
-                ApiError::Internal
-            }
+            Some(_) => ApiError::internal("unexpected database error", describe(&e)),
         }
     }
 }

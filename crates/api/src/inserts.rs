@@ -99,7 +99,7 @@ async fn batch_forever(pool: Pool, mut requests: mpsc::Receiver<Pending>) {
         let span = spans::insert_batch(batch.len(), batch.iter().map(|p| &p.span));
         tokio::spawn(async move {
             // Past the last deadline nobody waits for this batch: free its slot then.
-            let result = timeout_at(deadline, run(&pool, batch.len()).instrument(span))
+            let result = timeout_at(deadline, run(&pool, batch.len()).instrument(span.clone()))
                 .await
                 .unwrap_or_else(|_| Err(too_late()));
             drop(slot);
@@ -111,6 +111,7 @@ async fn batch_forever(pool: Pool, mut requests: mpsc::Receiver<Pending>) {
                     }
                 }
                 Err(e) => {
+                    spans::batch_failed(&span, &e);
                     for pending in batch {
                         let _ = pending.reply.send(Err(e.clone()));
                     }
@@ -128,12 +129,10 @@ async fn run(pool: &Pool, rows: usize) -> Result<Vec<Random>, ApiError> {
     let client = spans::connection(pool).await?;
     let created = repository::insert_many(&client, rows).await?;
     if created.len() != rows {
-        tracing::error!(
-            asked = rows,
-            got = created.len(),
-            "an insert returned the wrong number of rows"
-        );
-        return Err(ApiError::Internal);
+        return Err(ApiError::internal(
+            "an insert returned the wrong number of rows",
+            format_args!("asked for {rows}, got {}", created.len()),
+        ));
     }
     Ok(created)
 }

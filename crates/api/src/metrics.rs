@@ -84,10 +84,7 @@ pub fn build(pool: Pool, state: &AppState) -> anyhow::Result<PrometheusMetrics> 
 pub async fn serve(registry: web::Data<Registry>) -> Result<HttpResponse, ApiError> {
     let text = TextEncoder::new()
         .encode_to_string(&registry.gather())
-        .map_err(|e| {
-            tracing::error!(error = %e, "encoding the metrics failed");
-            ApiError::Internal
-        })?;
+        .map_err(|e| ApiError::internal("encoding the metrics failed", e))?;
     Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .body(text))

@@ -68,7 +68,8 @@ pub async fn insert_many(client: &Object, rows: usize) -> Result<Vec<Random>, Ap
         name: "randoms.insert_many",
         operation: "INSERT",
     };
-    let rows = i32::try_from(rows).map_err(|_| ApiError::Internal)?;
+    let rows = i32::try_from(rows)
+        .map_err(|_| ApiError::internal("a batch too large for one statement", rows))?;
     let created = bounded(INSERT_MANY, async {
         let stmt = client
             .prepare_cached(&format!(

@@ -155,11 +155,17 @@ pub fn insert_batch<'a>(rows: usize, requests: impl IntoIterator<Item = &'a Span
         "randoms.insert_batch",
         otel.name = "insert batch",
         batch.rows = rows,
+        otel.status_message = tracing::field::Empty,
     );
     for other in exported {
         batch.follows_from(other);
     }
     batch
+}
+
+/// Marks a batch's span failed with `error` (its requests log the cause, each in its own).
+pub fn batch_failed(batch: &Span, error: &ApiError) {
+    batch.record("otel.status_message", error.for_operators().as_str());
 }
 
 /// What a request waiting for a batch hands to it: its current span, when exported, else

@@ -22,10 +22,7 @@ pub async fn catch_panic(
     let path = req.path().to_owned();
     match AssertUnwindSafe(next.call(req)).catch_unwind().await {
         Ok(result) => result,
-        Err(_) => {
-            tracing::error!(path, "handler panicked");
-            Err(ApiError::Internal.into())
-        }
+        Err(_) => Err(ApiError::internal("handler panicked", path).into()),
     }
 }
 

@@ -10,7 +10,7 @@ use actix_web::{
 use telemetry::access::Entry;
 use tracing::Instrument;
 
-use crate::spans;
+use crate::{error::ApiError, spans};
 
 static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -37,10 +37,15 @@ pub async fn request_log(
     let path = req.path().to_owned();
     let request = spans::request(&req, request_id.to_str().unwrap_or_default());
     let result = next.call(req).instrument(request.span.clone()).await;
-    let (status, routed) = match &result {
-        Ok(res) => (res.status(), Some(res.request())),
-        Err(e) => (e.as_response_error().status_code(), None),
+    let (status, routed, error) = match &result {
+        Ok(res) => (res.status(), Some(res.request()), res.response().error()),
+        Err(e) => (e.as_response_error().status_code(), None, Some(e)),
     };
+    // A 500's cause, logged here so that the line carries this request's ids, even when
+    // the work failed for many requests at once (a batched insert).
+    if let Some(ApiError::Internal(cause)) = error.and_then(Error::as_error) {
+        request.span.in_scope(|| cause.log());
+    }
     request.answered(method.as_str(), &path, status, routed);
     if let Some(log) = crate::access_log::get() {
         log.record(&Entry {

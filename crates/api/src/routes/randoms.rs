@@ -21,10 +21,8 @@ fn limit(query: &[(String, String)]) -> Result<Limit, ApiError> {
 
 /// JSON bodies as an ETag over them, serialized once.
 fn answer<T: serde::Serialize>(value: &T) -> Result<Answer, ApiError> {
-    let body = serde_json::to_vec(value).map_err(|e| {
-        tracing::error!(error = %e, "serializing an answer failed");
-        ApiError::Internal
-    })?;
+    let body = serde_json::to_vec(value)
+        .map_err(|e| ApiError::internal("serializing an answer failed", e))?;
     Ok(Answer::new(web::Bytes::from(body)))
 }
 

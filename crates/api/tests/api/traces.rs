@@ -118,6 +118,43 @@ async fn a_callers_trace_continues_through_the_request_down_to_each_statement() 
     let insert = one(&under, "randoms.insert_many");
     assert_eq!(insert.attribute("db.operation"), Some("INSERT"));
 
+    // A GET answered from the cache waits for a round trip of the cache sync, a span of its
+    // own. (GETs read the database until the cache listener is up and the cache holds the
+    // answer again after the POST.)
+    let cached_trace = "6bf92f3577b34da6a3ce929d0e0e4736";
+    let cached = traceparent(cached_trace, caller, "01");
+    eventually(PATIENCE, "a GET answered from the cache", || {
+        let (api, cached, receiver) = (&api, &cached, &receiver);
+        async move {
+            assert_eq!(
+                send(api, reqwest::Method::GET, "/randoms?limit=3", cached).await,
+                200
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            receiver
+                .spans()
+                .iter()
+                .any(|s| s.trace_id == cached_trace && s.name == "cache sync")
+        }
+    })
+    .await;
+    let spans = receiver.spans();
+    let sync = *named(&spans, "cache sync")
+        .iter()
+        .find(|s| s.trace_id == cached_trace)
+        .expect("the sync's span");
+    let request = spans
+        .iter()
+        .find(|s| s.span_id == sync.parent_span_id)
+        .expect("the sync's parent");
+    assert_eq!(request.name, "GET /randoms", "{request:#?}");
+    assert!(
+        children(&spans, request)
+            .iter()
+            .all(|s| s.name == "cache sync"),
+        "answered from the cache, without a statement: {spans:#?}"
+    );
+
     // Probes and scrapes are not traced.
     api.get("/ready").await;
     api.get("/metrics").await;
@@ -241,10 +278,22 @@ async fn dropped(api: &TestApi) -> f64 {
         .unwrap_or_else(|| panic!("no api_trace_spans_dropped_total in {text}"))
 }
 
+/// Each request answered within this, well under the 5 s an export waits for a collector
+/// (`EXPORT_TIMEOUT`): one that waited for an export would fail, not merely be slow.
+const UNDER_AN_EXPORT: Duration = Duration::from_secs(3);
+
 async fn requests_are_unaffected(api: &TestApi) {
     for _ in 0..20 {
-        assert_eq!(api.get("/randoms").await.status(), 200);
-        assert_eq!(api.post("/randoms").await.status(), 201);
+        for (method, status) in [(reqwest::Method::GET, 200), (reqwest::Method::POST, 201)] {
+            let res = api
+                .http
+                .request(method.clone(), api.url("/randoms"))
+                .timeout(UNDER_AN_EXPORT)
+                .send()
+                .await
+                .unwrap_or_else(|e| panic!("{method} answered within {UNDER_AN_EXPORT:?}: {e}"));
+            assert_eq!(res.status(), status, "{method}");
+        }
     }
     eventually(PATIENCE, "the lost spans are counted", || async {
         dropped(api).await > 0.0
@@ -277,6 +326,47 @@ async fn a_collector_that_never_answers_drops_spans_and_costs_no_request() {
 }
 
 #[tokio::test]
+async fn a_failed_write_fails_its_request_and_batch_spans_under_the_service_name_given() {
+    let receiver = Receiver::start().await.expect("a receiver");
+    let db = migrated_database().await;
+    let endpoint = receiver.endpoint();
+    let api = TestApi::spawn_on(
+        &db,
+        &[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", &endpoint),
+            ("OTEL_SERVICE_NAME", "randoms-api"),
+        ],
+    );
+    connect(&db)
+        .await
+        .batch_execute("ALTER TABLE randoms RENAME COLUMN name TO renamed")
+        .await
+        .expect("rename");
+    let trace = "7bf92f3577b34da6a3ce929d0e0e4736";
+    let parent = traceparent(trace, "00f067aa0ba902b7", "01");
+    assert_eq!(
+        send(&api, reqwest::Method::POST, "/randoms", &parent).await,
+        500
+    );
+
+    let spans = receiver
+        .wait_for(PATIENCE, |spans| {
+            named(spans, "POST /randoms").len() == 1 && named(spans, "insert batch").len() == 1
+        })
+        .await;
+    let request = *named(&spans, "POST /randoms").first().expect("the POST");
+    assert_eq!(request.trace_id, trace);
+    assert_eq!(request.service, "randoms-api");
+    assert_eq!(request.status, 2, "failed: {request:#?}");
+    let batch = one(&children(&spans, request), "insert batch");
+    assert_eq!(batch.status, 2, "failed: {batch:#?}");
+    assert!(
+        spans.iter().all(|s| s.service == "randoms-api"),
+        "{spans:#?}"
+    );
+}
+
+#[tokio::test]
 async fn every_line_logged_inside_a_request_carries_its_request_and_trace_ids() {
     // No exporter: the ids are there all the same.
     let db = migrated_database().await;
@@ -297,6 +387,18 @@ async fn every_line_logged_inside_a_request_carries_its_request_and_trace_ids() 
         .await
         .expect("answered");
     assert_eq!(res.status(), 500);
+    // A write fails too, in a batched insert that runs outside any request: its cause is
+    // logged under the request it fails, once for each.
+    for id in ["write-1", "write-2"] {
+        let res = api
+            .http
+            .post(api.url("/randoms"))
+            .header("x-request-id", id)
+            .send()
+            .await
+            .expect("answered");
+        assert_eq!(res.status(), 500, "{id}");
+    }
     let fresh = api.get("/randoms/1").await;
     let fresh_id = fresh.headers()["x-request-id"]
         .to_str()
@@ -304,22 +406,46 @@ async fn every_line_logged_inside_a_request_carries_its_request_and_trace_ids() 
         .to_owned();
 
     let mut lines: Vec<Value> = Vec::new();
-    eventually(PATIENCE, "the error and both access lines", || {
+    eventually(PATIENCE, "the four error and access lines", || {
         lines = api.log_events();
-        let done = lines.iter().filter(|l| l["message"] == "request").count() >= 2
+        let done = lines.iter().filter(|l| l["message"] == "request").count() >= 4
             && lines
                 .iter()
-                .any(|l| l["message"] == "unexpected database error");
+                .filter(|l| l["message"] == "unexpected database error")
+                .count()
+                >= 4;
         async move { done }
     })
     .await;
-    let error = lines
+    let errors: Vec<&Value> = lines
         .iter()
-        .find(|l| l["message"] == "unexpected database error")
-        .expect("the error line");
-    assert_eq!(error["level"], "ERROR");
-    assert_eq!(error["request_id"], "follow-me", "{error}");
-    assert_eq!(error["trace_id"], trace, "{error}");
+        .filter(|l| l["message"] == "unexpected database error")
+        .collect();
+    let ids: Vec<&str> = errors
+        .iter()
+        .map(|l| l["request_id"].as_str().unwrap_or("none"))
+        .collect();
+    // The last, a read that fails the same way, with an id of its own.
+    assert_eq!(
+        ids,
+        ["follow-me", "write-1", "write-2", &fresh_id],
+        "{errors:#?}"
+    );
+    for error in &errors {
+        assert_eq!(error["level"], "ERROR");
+        assert!(
+            error["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("column \"name\"")),
+            "the cause, for the log: {error}"
+        );
+        assert_eq!(
+            error["trace_id"].as_str().map(str::len),
+            Some(32),
+            "{error}"
+        );
+    }
+    assert_eq!(errors[0]["trace_id"], trace, "{}", errors[0]);
     let access = |id: &str| {
         lines
             .iter()
