@@ -26,17 +26,18 @@ pub fn App() -> impl IntoView {
     // A POST in flight: the button is disabled, so one click makes one row.
     let adding = RwSignal::new(false);
 
-    // Refetches when the event stream says so. Only the latest refresh started may set the
-    // list (answers can overtake each other); a failed one leaves the page as it is.
+    // Refetches, as part of `action`: when the event stream says so (an action of its own),
+    // or after an Add (part of it). Only the latest refresh started may set the list
+    // (answers can overtake each other); a failed one leaves the page as it is.
     let refreshes = StoredValue::new(0_u64);
-    let refresh = move || {
+    let refresh = move |action: Action| {
         let Some(cfg) = config.get_untracked() else {
             return;
         };
         let this = refreshes.with_value(|n| n + 1);
         refreshes.set_value(this);
         spawn_local(async move {
-            let latest = api::latest(&cfg, Action::start()).await;
+            let latest = api::latest(&cfg, action).await;
             if let (Ok(latest), true) = (latest, refreshes.get_value() == this) {
                 items.set(latest);
                 load.set(Load::Ready);
@@ -54,7 +55,9 @@ pub fn App() -> impl IntoView {
                     None => {
                         let cfg = api::config(action).await?;
                         config.set(Some(cfg.clone()));
-                        live::follow(api::url(&cfg, "/randoms/events"), refresh);
+                        live::follow(api::url(&cfg, "/randoms/events"), move || {
+                            refresh(Action::start())
+                        });
                         cfg
                     }
                 };
@@ -77,14 +80,16 @@ pub fn App() -> impl IntoView {
             return;
         };
         adding.set(true);
+        // The insert and the refresh after it: one trace.
+        let action = Action::start();
         spawn_local(async move {
-            match api::add(&cfg, Action::start()).await {
+            match api::add(&cfg, action).await {
                 Ok(created) => {
                     items.update(|list| place(list, created));
                     load.set(Load::Ready);
                     // A refresh started before the insert committed may still answer,
                     // without the new row: a later one, started now, supersedes it.
-                    refresh();
+                    refresh(action);
                 }
                 Err(message) => load.set(Load::Failed(message)),
             }

@@ -157,19 +157,37 @@ fn listed_traces(traces: u16) -> Vec<String> {
         .collect()
 }
 
+/// Whether one of the traces dev's page lists holds a span of each of `names` (and spans of
+/// each of `services`).
+fn a_trace_holds(traces: u16, names: &[&str], services: &[&str]) -> bool {
+    listed_traces(traces).iter().any(|id| {
+        let (status, page) =
+            get(&format!("http://127.0.0.1:{traces}/traces/{id}")).unwrap_or_default();
+        status == 200
+            && names
+                .iter()
+                .all(|name| page.contains(&format!(">{name}</span>")))
+            && services.iter().all(|service| page.contains(service))
+    })
+}
+
 /// Loading the page is one trace: `/config.json` from the static server, then the list
 /// from the API, each continuing the page's `traceparent`.
 async fn the_page_load_is_one_trace(traces: u16) {
     until_page("a trace through the static server and the API", || async {
-        listed_traces(traces).iter().any(|id| {
-            let (status, page) =
-                get(&format!("http://127.0.0.1:{traces}/traces/{id}")).unwrap_or_default();
-            status == 200
-                && page.contains("GET /config.json")
-                && page.contains("GET /randoms")
-                && page.contains("web-server")
-                && page.contains("api")
-        })
+        a_trace_holds(
+            traces,
+            &["GET /config.json", "GET /randoms"],
+            &["web-server", "api"],
+        )
+    })
+    .await;
+}
+
+/// After a click on Add: it is one trace too, the insert and then the refresh after it.
+async fn add_is_one_trace(traces: u16) {
+    until_page("Add's insert and refresh in one trace", || async {
+        a_trace_holds(traces, &["POST /randoms", "GET /randoms"], &["api"])
     })
     .await;
 }
@@ -194,6 +212,8 @@ async fn edits_reach_the_open_page(web: u16, traces: u16) {
     })
     .await;
     the_page_load_is_one_trace(traces).await;
+    eval("document.querySelector('#add').click(); return null").await;
+    add_is_one_trace(traces).await;
     eval("window.keptAcrossEdits = 'yes'; return null").await;
 
     let restore = edit("web/style.css", |css| {

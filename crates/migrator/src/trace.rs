@@ -1,7 +1,8 @@
 //! The migrator's trace, when traces are exported: one span per run (`migrator up`) with
 //! the connect, the lock wait and the migrations as children. It continues `TRACEPARENT`
-//! when set, the environment's carrier of W3C trace context: a deploy job or
-//! `cargo xtask dev` passes its own, and the migration is part of that trace.
+//! when set, the environment's carrier of W3C trace context: a caller with a trace of its
+//! own (a CI job, a deploy pipeline) passes it, and the migration is part of that trace;
+//! without one the run starts a trace of its own.
 
 use serde::Deserialize;
 use settings::Variable;
@@ -11,8 +12,8 @@ use tracing::{Span, info_span};
 pub const TRACEPARENT: Variable = Variable {
     name: "TRACEPARENT",
     default: None,
-    meaning: "W3C trace context of the caller (a deploy job, `cargo xtask dev`): the \
-              migration's spans join that trace",
+    meaning: "W3C trace context of a caller with a trace of its own (a CI job, a deploy \
+              pipeline): the migration's spans join that trace; unset: a trace of its own",
 };
 
 /// [`TRACEPARENT`], as loaded by `settings`.

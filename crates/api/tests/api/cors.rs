@@ -22,6 +22,31 @@ async fn preflight_from_an_allowed_origin_is_answered() {
     assert!(methods.contains("POST"), "{methods}");
 }
 
+/// The SPA's calls carry W3C trace context (`web/src/trace.rs`): a browser asks first.
+#[tokio::test]
+async fn preflight_allows_the_trace_context_headers() {
+    let api = TestApi::spawn().await;
+    let res = api
+        .http
+        .request(reqwest::Method::OPTIONS, api.url("/randoms"))
+        .header("origin", "http://localhost:8080")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "traceparent,tracestate")
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(res.status(), 200);
+    let allowed = res.headers()["access-control-allow-headers"]
+        .to_str()
+        .expect("ascii")
+        .to_ascii_lowercase();
+    for header in ["traceparent", "tracestate"] {
+        assert!(allowed.contains(header), "{header} in {allowed}");
+    }
+    // The browser keeps the answer for an hour instead of asking before every call.
+    assert_eq!(res.headers()["access-control-max-age"], "3600");
+}
+
 #[tokio::test]
 async fn a_request_from_an_allowed_origin_gets_the_header() {
     let api = TestApi::spawn().await;
