@@ -17,6 +17,9 @@ pub enum Verdict {
     Fail,
     /// The run had errors: its numbers mean nothing.
     Invalid,
+    /// A traced run dropped spans: it did less than exporting them all, so its numbers
+    /// flatter it.
+    SpansDropped,
     /// Nothing to compare with.
     NotApplicable,
 }
@@ -31,6 +34,7 @@ impl Verdict {
             Self::Pass => "pass",
             Self::Fail => "FAIL",
             Self::Invalid => "invalid (errors)",
+            Self::SpansDropped => "invalid (spans dropped)",
             Self::NotApplicable => "n/a",
         }
     }
@@ -40,7 +44,7 @@ impl Verdict {
         match self {
             Self::Pass => "pass",
             Self::Fail => "fail",
-            Self::Invalid => "invalid",
+            Self::Invalid | Self::SpansDropped => "invalid",
             Self::NotApplicable => "n/a",
         }
     }

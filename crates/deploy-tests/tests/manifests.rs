@@ -176,6 +176,48 @@ fn config_maps_hold_exactly_the_variables_the_programs_read() {
     }
 }
 
+/// Where traces go is set per overlay: nowhere in dev (no spans at all), prod's collector
+/// and ratio in prod; the same for the API (and the migrator, which reads its ConfigMap) as
+/// for the static server, so that a user action is traced through both or neither.
+#[test]
+fn each_overlay_sends_every_programs_traces_to_one_collector_at_one_ratio() {
+    const TRACES: [&str; 3] = [
+        "OTEL_EXPORTER_OTLP_ENDPOINT",
+        "OTEL_TRACES_SAMPLER",
+        "OTEL_TRACES_SAMPLER_ARG",
+    ];
+    for env in ENVS {
+        let m = rendered(env);
+        let (api, web) = (m.config("api-config"), m.config("web-config"));
+        for key in TRACES {
+            assert_eq!(api.get(key), web.get(key), "{env}: {key}");
+        }
+        let want = match env {
+            "prod" => [
+                "http://otel-collector.monitoring:4318",
+                "traceidratio",
+                "0.1",
+            ],
+            _ => ["", "parentbased_always_on", "1.0"],
+        };
+        let have = TRACES.map(|key| api.get(key).map_or("(unset)", String::as_str));
+        assert_eq!(have, want, "{env}: {TRACES:?}");
+        let (_, job) = m
+            .pod_templates()
+            .into_iter()
+            .find(|(owner, _)| owner.starts_with("Job/"))
+            .unwrap_or_else(|| panic!("{env}: no migration Job"));
+        let reads_api_config = job.spec.iter().flat_map(|s| &s.containers).any(|c| {
+            c.env_from.iter().flatten().any(|from| {
+                from.config_map_ref
+                    .as_ref()
+                    .is_some_and(|r| checks::is_generated(&r.name, "api-config"))
+            })
+        });
+        assert!(reads_api_config, "{env}: the migrator traces as the API");
+    }
+}
+
 #[test]
 fn rollouts_keep_capacity_and_drain_before_the_kill() {
     let drain = web_server::server::DRAIN_TIMEOUT.as_secs();

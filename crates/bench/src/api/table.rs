@@ -44,9 +44,12 @@ impl Row {
         (median, at(0), at(ratios.len().saturating_sub(1)))
     }
 
-    fn traced_verdict(&self, n: usize) -> Verdict {
+    /// The verdict on tracing `n`, whose API dropped `dropped` spans over its loads.
+    fn traced_verdict(&self, n: usize, dropped: f64) -> Verdict {
         if self.untraced.errors() > 0 || self.traced[n].errors() > 0 {
             Verdict::Invalid
+        } else if dropped > 0.0 {
+            Verdict::SpansDropped
         } else {
             Verdict::from_bool(self.traced_ratio(n).0 >= TRACED_TARGET)
         }
@@ -91,7 +94,7 @@ impl Outcome {
                 self.tracings
                     .iter()
                     .enumerate()
-                    .map(move |(n, (tracing, _))| {
+                    .map(move |(n, (tracing, spans))| {
                         vec![
                             r.scenario.name.to_owned(),
                             tracing.name.clone(),
@@ -101,7 +104,7 @@ impl Outcome {
                                 let (median, low, high) = r.traced_ratio(n);
                                 format!(
                                     "{median:.2}× {} ({low:.2}–{high:.2})",
-                                    r.traced_verdict(n).label()
+                                    r.traced_verdict(n, spans.dropped).label()
                                 )
                             },
                             report::millis(r.traced[n].latency_p99),
@@ -136,7 +139,8 @@ impl Outcome {
              release process of its own) that answers without decoding, {} export requests in \
              all; {}. Tracing off and each way on took turns in {} rounds of one {} s slice each; a \
              round's ratio is its traced slice's throughput over its slice with tracing off, \
-             and the verdict is on the median round.\n",
+             and the verdict is on the median round (invalid if its API dropped spans: it \
+             would have done less than export them all).\n",
             self.export_requests,
             spans.join("; "),
             self.rounds,
@@ -198,7 +202,7 @@ impl Outcome {
                     "ratio": r.ratio(),
                     "target": RATIO_TARGET,
                     "verdict": r.verdict().key(),
-                    "traced": self.tracings.iter().enumerate().map(|(n, (tracing, _))| json!({
+                    "traced": self.tracings.iter().enumerate().map(|(n, (tracing, spans))| json!({
                         "tracing": tracing.name,
                         "sampler": tracing.sampler,
                         "sampler_arg": tracing.ratio,
@@ -209,7 +213,7 @@ impl Outcome {
                         "ratio": r.traced_ratio(n).0,
                         "round_ratios": r.round_ratios.get(n),
                         "target": TRACED_TARGET,
-                        "verdict": r.traced_verdict(n).key(),
+                        "verdict": r.traced_verdict(n, spans.dropped).key(),
                     })).collect::<Vec<_>>(),
                 })
             })
@@ -239,5 +243,59 @@ impl Outcome {
             "start_to_ready_target_ms": START_TARGET.as_secs_f64() * 1e3,
             "start_to_ready_verdict": Verdict::from_bool(start < START_TARGET).key(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{pgbench, wrk};
+
+    fn served(errors: u64) -> wrk::Stats {
+        wrk::Stats {
+            requests: 1000,
+            seconds: 1.0,
+            requests_per_sec: 1000.0,
+            transfer_per_sec: 0.0,
+            latency_p50: Duration::from_millis(1),
+            latency_p99: Duration::from_millis(2),
+            non_2xx_3xx: errors,
+            socket: wrk::SocketErrors::default(),
+        }
+    }
+
+    fn row(ratios: Vec<f64>, traced_errors: u64) -> Row {
+        Row {
+            scenario: &super::super::SCENARIOS[0],
+            api: served(0),
+            pgbench: pgbench::Stats {
+                transactions: 1000,
+                tps: 1000.0,
+                latency_p50: Duration::from_millis(1),
+                latency_p99: Duration::from_millis(2),
+                failed: 0,
+            },
+            untraced: served(0),
+            round_ratios: vec![ratios],
+            traced: vec![served(traced_errors)],
+        }
+    }
+
+    /// On the median round; invalid when requests failed or spans were dropped, whatever
+    /// the ratio: a traced API that dropped spans did less than it should have.
+    #[test]
+    fn traced_verdicts() {
+        let rounds = vec![0.7, 0.95, 0.92, 1.2, 0.91];
+        assert_eq!(row(rounds.clone(), 0).traced_ratio(0), (0.92, 0.7, 1.2));
+        assert_eq!(row(rounds.clone(), 0).traced_verdict(0, 0.0), Verdict::Pass);
+        assert_eq!(
+            row(vec![0.7, 0.89, 0.95, 0.8], 0).traced_verdict(0, 0.0),
+            Verdict::Fail
+        );
+        assert_eq!(
+            row(rounds.clone(), 0).traced_verdict(0, 3.0),
+            Verdict::SpansDropped
+        );
+        assert_eq!(row(rounds, 2).traced_verdict(0, 3.0), Verdict::Invalid);
     }
 }
