@@ -2,7 +2,9 @@
 //! method and status (actix-web-prom), and the connection pool's gauges, read at scrape time.
 
 use actix_web::{HttpResponse, web};
-use actix_web_prom::{PrometheusMetrics, PrometheusMetricsBuilder};
+use actix_web_prom::{
+    ActixMetricsConfiguration, LabelsConfiguration, PrometheusMetrics, PrometheusMetricsBuilder,
+};
 use deadpool_postgres::Pool;
 use prometheus::{
     IntCounter, IntCounterVec, IntGauge, Opts, Registry, TextEncoder,
@@ -18,6 +20,13 @@ use crate::{error::ApiError, latest::LatestCache, state::AppState};
 /// other route answers 405 with `Allow`.
 pub fn build(pool: Pool, state: &AppState) -> anyhow::Result<PrometheusMetrics> {
     let metrics = PrometheusMetricsBuilder::new("api")
+        // The route pattern's label is `route`, not the default `endpoint`: Prometheus'
+        // operator gives every target an `endpoint` label (the port's name), which would
+        // rename ours to `exported_endpoint` and leave alerts on `endpoint` matching nothing.
+        .metrics_configuration(
+            ActixMetricsConfiguration::default()
+                .labels(LabelsConfiguration::default().endpoint("route")),
+        )
         // Unknown paths share one label, so scanners cannot blow up the series count.
         .mask_unmatched_patterns("UNMATCHED")
         .build()

@@ -1,68 +1,226 @@
-//! deploy/components/monitoring alerts and charts on the API's metrics: every metric its
-//! PrometheusRules and Grafana dashboard name is one a real API exposes at `/metrics`, so
-//! a renamed metric cannot leave an alert that never fires.
+//! deploy/components/monitoring alerts and charts on the API's metrics. Every query in its
+//! PrometheusRules and Grafana dashboard is parsed as PromQL, and each metric and label it
+//! uses is checked against a real API's `/metrics` and the labels Prometheus' operator adds
+//! to every target: a renamed metric or label cannot leave an alert that never fires.
 
-use std::{collections::BTreeSet, path::Path};
+use std::{
+    collections::{BTreeMap, BTreeSet},
+    path::Path,
+};
+
+use promql_parser::{
+    parser::{self, Expr, LabelModifier},
+    util::{ExprVisitor, walk_expr},
+};
 
 use crate::helpers::{TestApi, eventually};
 
-/// The component's files that query metrics.
-const QUERYING: [&str; 2] = ["prometheusrule.yaml", "api-dashboard.json"];
+/// The labels a ServiceMonitor's target carries besides the API's own. An API label of the
+/// same name would be renamed `exported_<name>` (`honorLabels` is off).
+const TARGET_LABELS: [&str; 7] = [
+    "namespace",
+    "service",
+    "pod",
+    "container",
+    "endpoint",
+    "job",
+    "instance",
+];
 
-/// Every `api_…` identifier in `text` (the metrics are all namespaced `api`).
-fn metric_names(text: &str) -> BTreeSet<String> {
-    text.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == ':'))
-        .filter(|word| word.starts_with("api_"))
-        .map(str::to_owned)
-        .collect()
+/// Each metric's label names.
+type Exposed = BTreeMap<String, BTreeSet<String>>;
+
+/// The series in Prometheus text format, by metric name (histograms as `_bucket`, `_sum`,
+/// `_count`). A series line up to its value is a PromQL selector: read as one.
+fn exposed(text: &str) -> Exposed {
+    let mut exposed = Exposed::new();
+    for line in text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+    {
+        let series = line.rsplit_once(' ').map_or(line, |(series, _)| series);
+        let Ok(Expr::VectorSelector(selector)) = parser::parse(series) else {
+            panic!("not a series: {line}");
+        };
+        let name = selector.name.unwrap_or_else(|| panic!("no name: {line}"));
+        exposed
+            .entry(name)
+            .or_default()
+            .extend(selector.matchers.matchers.into_iter().map(|m| m.name));
+    }
+    exposed
 }
 
-/// The metric names in Prometheus text format (histograms as `_bucket`, `_sum`, `_count`).
-fn exposed(text: &str) -> BTreeSet<String> {
-    text.lines()
-        .filter(|line| !line.starts_with('#') && !line.trim().is_empty())
-        .filter_map(|line| line.split(['{', ' ']).next())
-        .map(str::to_owned)
-        .collect()
+/// What a query uses that `exposed` lacks: unknown metrics, and labels that neither its
+/// metrics nor the target have (in selectors, `by (…)`, `on (…)`); the metrics it uses.
+#[derive(Default)]
+struct Uses<'a> {
+    exposed: Option<&'a Exposed>,
+    metrics: BTreeSet<String>,
+    problems: Vec<String>,
+}
+
+impl Uses<'_> {
+    /// Whether every series of `metrics` can carry `label`.
+    fn check_label(&mut self, label: &str, metrics: &BTreeSet<String>) {
+        let exposed = self.exposed.expect("checked against /metrics");
+        let missing: Vec<&String> = metrics
+            .iter()
+            .filter(|m| exposed.get(*m).is_none_or(|labels| !labels.contains(label)))
+            .collect();
+        if !TARGET_LABELS.contains(&label) && !missing.is_empty() {
+            self.problems
+                .push(format!("label {label:?}, which {missing:?} do not have"));
+        }
+    }
+
+    /// The metrics `expr` selects.
+    fn metrics_in(expr: &Expr) -> BTreeSet<String> {
+        let mut inner = Uses::default();
+        walk_expr(&mut inner, expr).expect("infallible");
+        inner.metrics
+    }
+
+    fn grouping(&mut self, modifier: Option<&LabelModifier>, over: &[&Expr]) {
+        if let Some(LabelModifier::Include(labels)) = modifier {
+            let metrics = over.iter().flat_map(|e| Self::metrics_in(e)).collect();
+            for label in &labels.labels {
+                self.check_label(label, &metrics);
+            }
+        }
+    }
+}
+
+impl ExprVisitor for Uses<'_> {
+    type Error = std::convert::Infallible;
+
+    fn pre_visit(&mut self, expr: &Expr) -> Result<bool, Self::Error> {
+        let selector = match expr {
+            Expr::VectorSelector(vs) => Some(vs),
+            Expr::MatrixSelector(ms) => Some(&ms.vs),
+            _ => None,
+        };
+        if let Some(vs) = selector {
+            let name = vs.name.clone().unwrap_or_default();
+            self.metrics.insert(name.clone());
+            if let Some(exposed) = self.exposed {
+                if !exposed.contains_key(&name) {
+                    self.problems.push(format!("metric {name:?}, not exposed"));
+                }
+                let metric = BTreeSet::from([name]);
+                for matcher in &vs.matchers.matchers {
+                    self.check_label(&matcher.name, &metric);
+                }
+            }
+        }
+        if self.exposed.is_some() {
+            match expr {
+                Expr::Aggregate(agg) => self.grouping(agg.modifier.as_ref(), &[&agg.expr]),
+                Expr::Binary(bin) => self.grouping(
+                    bin.modifier.as_ref().and_then(|m| m.matching.as_ref()),
+                    &[&bin.lhs, &bin.rhs],
+                ),
+                _ => {}
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// The component's queries: each alert's expression, each panel's, and the dashboard's
+/// `label_values(metric, label)` variables as the selector `metric{label!=""}`, with
+/// Grafana's variables given values as Grafana would.
+fn queries(dir: &Path) -> Vec<(String, String)> {
+    let read = |file: &str| std::fs::read_to_string(dir.join(file)).expect("a monitoring file");
+    let mut queries = Vec::new();
+    let rules: serde_yaml_ng::Value =
+        serde_yaml_ng::from_str(&read("prometheusrule.yaml")).expect("YAML");
+    for group in rules["spec"]["groups"].as_sequence().expect("groups") {
+        for rule in group["rules"].as_sequence().expect("rules") {
+            let name = rule["alert"].as_str().expect("an alert's name");
+            let expr = rule["expr"].as_str().expect("an expression");
+            queries.push((format!("alert {name}"), expr.to_owned()));
+        }
+    }
+    let dashboard: serde_json::Value =
+        serde_json::from_str(&read("api-dashboard.json")).expect("JSON");
+    let grafana = |expr: &str| {
+        expr.replace("$__rate_interval", "5m")
+            .replace("$namespace", "default")
+    };
+    for panel in dashboard["panels"].as_array().expect("panels") {
+        for target in panel["targets"].as_array().into_iter().flatten() {
+            let expr = target["expr"].as_str().expect("a panel's query");
+            let title = panel["title"].as_str().unwrap_or("untitled");
+            queries.push((format!("panel {title:?}"), grafana(expr)));
+        }
+    }
+    for variable in dashboard["templating"]["list"]
+        .as_array()
+        .expect("variables")
+    {
+        if let Some(query) = variable["query"]["query"].as_str() {
+            let args = query
+                .strip_prefix("label_values(")
+                .and_then(|q| q.strip_suffix(')'))
+                .unwrap_or_else(|| panic!("a label_values() query: {query}"));
+            let (metric, label) = args.split_once(',').expect("metric, label");
+            queries.push((
+                format!("variable {}", variable["name"]),
+                format!("{}{{{}!=\"\"}}", metric.trim(), label.trim()),
+            ));
+        }
+    }
+    queries
 }
 
 #[test]
-fn the_name_reader_finds_names_in_queries() {
-    let names = metric_names(r#"sum(rate(api_http_requests_total{status=~"5.."}[5m])) / api_x"#);
+fn queries_are_read_for_their_metrics_and_labels() {
+    let text = "# TYPE api_a counter\napi_a{route=\"/r/{id}\",status=\"200\"} 2\n\
+                api_b_bucket{le=\"+Inf\"} 3\napi_c 4\n";
+    let exposed = exposed(text);
     assert_eq!(
-        names.into_iter().collect::<Vec<_>>(),
-        ["api_http_requests_total", "api_x"]
+        exposed["api_a"],
+        BTreeSet::from(["route".to_owned(), "status".to_owned()])
     );
-    let text = "# TYPE api_a counter\napi_a{x=\"1\"} 2\napi_b_bucket{le=\"1\"} 3\napi_c 4\n";
+    assert!(exposed["api_c"].is_empty());
+    let problems = |query: &str| {
+        let mut uses = Uses {
+            exposed: Some(&exposed),
+            ..Uses::default()
+        };
+        walk_expr(&mut uses, &parser::parse(query).expect("PromQL")).expect("infallible");
+        uses.problems
+    };
+    assert!(problems(r#"sum by (route, pod) (rate(api_a{status=~"5.."}[5m])) / api_c"#).is_empty());
+    assert_eq!(problems("api_x").len(), 1, "an unknown metric");
     assert_eq!(
-        exposed(text).into_iter().collect::<Vec<_>>(),
-        ["api_a", "api_b_bucket", "api_c"]
+        problems(r#"api_a{endpoint="/r"}"#),
+        Vec::<String>::new(),
+        "a target label"
+    );
+    assert_eq!(
+        problems(r#"api_a{method="GET"}"#).len(),
+        1,
+        "an unknown label"
+    );
+    assert_eq!(
+        problems("sum by (status) (api_c)").len(),
+        1,
+        "grouped by a label it lacks"
+    );
+    assert_eq!(
+        problems("api_a > on (status) api_c").len(),
+        1,
+        "matched on a label one side lacks"
     );
 }
 
 #[tokio::test]
-async fn every_metric_the_monitoring_queries_is_one_the_api_exposes() {
+async fn every_metric_and_label_the_monitoring_queries_is_one_the_api_exposes() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/components/monitoring");
-    let mut used = BTreeSet::new();
-    for file in QUERYING {
-        let text = std::fs::read_to_string(dir.join(file)).expect("a monitoring file");
-        let names = metric_names(&text);
-        assert!(!names.is_empty(), "{file} queries no api_ metric");
-        used.extend(names);
-    }
-    // All the kinds of metric the alerts are about.
-    for expected in [
-        "api_http_requests_total",
-        "api_http_requests_duration_seconds_bucket",
-        "api_db_pool_waiting",
-        "api_latest_cache_total",
-        "api_latest_cache_listening",
-    ] {
-        assert!(
-            used.contains(expected),
-            "the monitoring never queries {expected}"
-        );
-    }
+    let queries = queries(&dir);
+    assert!(queries.len() >= 10, "{queries:#?}");
 
     // Every route kind answered once, so each labelled family has a series.
     let api = TestApi::spawn().await;
@@ -85,13 +243,47 @@ async fn every_metric_the_monitoring_queries_is_one_the_api_exposes() {
     .await;
     let text = api.get("/metrics").await.text().await.expect("metrics");
     let exposed = exposed(&text);
-    let missing: Vec<&String> = used
+
+    // No label of the API's is one the target adds: it would be renamed.
+    let clashing: Vec<(&String, &String)> = exposed
         .iter()
-        .filter(|name| !exposed.contains(*name))
+        .flat_map(|(metric, labels)| labels.iter().map(move |l| (metric, l)))
+        .filter(|(_, label)| TARGET_LABELS.contains(&label.as_str()))
         .collect();
     assert!(
-        missing.is_empty(),
-        "deploy/components/monitoring queries metrics the API does not expose: {missing:?}\n\
-         exposed: {exposed:?}"
+        clashing.is_empty(),
+        "labels Prometheus would rename: {clashing:?}"
     );
+
+    let mut used = BTreeSet::new();
+    let mut problems = Vec::new();
+    for (what, query) in &queries {
+        let expr = parser::parse(query).unwrap_or_else(|e| panic!("{what}: {e}\n{query}"));
+        let mut uses = Uses {
+            exposed: Some(&exposed),
+            ..Uses::default()
+        };
+        walk_expr(&mut uses, &expr).expect("infallible");
+        problems.extend(uses.problems.into_iter().map(|p| format!("{what}: {p}")));
+        used.extend(uses.metrics);
+    }
+    assert!(
+        problems.is_empty(),
+        "deploy/components/monitoring queries what the API does not expose:\n{}\nexposed: \
+         {exposed:#?}",
+        problems.join("\n")
+    );
+    // All the kinds of metric the alerts are about.
+    for expected in [
+        "api_http_requests_total",
+        "api_http_requests_duration_seconds_bucket",
+        "api_db_pool_waiting",
+        "api_latest_cache_total",
+        "api_latest_cache_listening",
+    ] {
+        assert!(
+            used.contains(expected),
+            "the monitoring never queries {expected}"
+        );
+    }
 }

@@ -72,11 +72,11 @@ async fn metrics_count_requests_by_route_and_report_the_pool() {
     assert_eq!(res.status(), 200);
     let text = res.text().await.expect("metrics text");
     for needle in [
-        r#"api_http_requests_total{endpoint="/randoms",method="GET",status="200"} 2"#,
-        r#"api_http_requests_total{endpoint="/randoms",method="POST",status="201"} 1"#,
-        r#"api_http_requests_total{endpoint="/randoms/{id}",method="GET",status="200"} 1"#,
-        r#"api_http_requests_total{endpoint="UNMATCHED",method="GET",status="404"} 1"#,
-        r#"api_http_requests_duration_seconds_bucket{endpoint="/randoms",method="GET",status="200",le="#,
+        r#"api_http_requests_total{method="GET",route="/randoms",status="200"} 2"#,
+        r#"api_http_requests_total{method="POST",route="/randoms",status="201"} 1"#,
+        r#"api_http_requests_total{method="GET",route="/randoms/{id}",status="200"} 1"#,
+        r#"api_http_requests_total{method="GET",route="UNMATCHED",status="404"} 1"#,
+        r#"api_http_requests_duration_seconds_bucket{method="GET",route="/randoms",status="200",le="#,
         "api_db_pool_max_size 16",
         "api_db_pool_size ",
         "api_db_pool_available ",
