@@ -13,6 +13,7 @@ mod client_errors;
 mod lines;
 mod logs;
 mod request_fields;
+pub mod request_id;
 pub mod shutdown;
 mod sink;
 pub mod traces;

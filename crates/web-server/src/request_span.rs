@@ -1,7 +1,7 @@
 //! A request's trace: a server span per request when traces are exported (continuing the
 //! page's `traceparent`, so `/config.json` and the API calls of one user action are one
-//! trace), and the trace id its access line carries. Without an exporter no span is made;
-//! the access line still carries the caller's trace id when it sent one.
+//! trace), and the trace id its access line carries: the caller's, else a fresh one, as the
+//! API's. Without an exporter no span is made (the access line is the request's only line).
 
 use hyper::{Request, Response, header};
 use telemetry::{
@@ -13,41 +13,42 @@ use tracing::{Span, info_span};
 /// The span a request is answered in (`Span::none()` when not exported) and its trace id.
 pub struct RequestSpan {
     pub span: Span,
-    pub trace_id: Option<String>,
+    pub trace_id: String,
     /// Whether the span is exported: a span sampled out is not described.
     recording: bool,
 }
 
 impl RequestSpan {
-    pub fn start<B>(req: &Request<B>) -> Self {
+    /// The span of `req`, known as `request_id`.
+    pub fn start<B>(req: &Request<B>, request_id: &str) -> Self {
         let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok());
         let parent = traces::remote_parent(header("traceparent"), header("tracestate"));
-        let caller = parent.is_some();
         // Probes come every few seconds and say nothing about users.
         let decision = if req.uri().path() == "/healthz" {
             Decision::untraced(parent)
         } else {
             traces::decide(parent)
         };
-        // A request sampled out gets no span; its line carries the caller's trace id, if any.
+        let trace_id = decision.trace_id().to_string();
+        // A request sampled out gets no span, only its trace id on its access line.
         if !decision.keep() {
             return Self {
                 span: Span::none(),
-                trace_id: caller.then(|| decision.trace_id().to_string()),
+                trace_id,
                 recording: false,
             };
         }
-        let trace_id = decision.trace_id().to_string();
         let (span, recording) = decision.span(|| {
             info_span!(
                 REQUEST_SPAN,
+                request_id,
                 trace_id = trace_id.as_str(),
                 otel.kind = "server"
             )
         });
         Self {
             span,
-            trace_id: Some(trace_id),
+            trace_id,
             recording,
         }
     }

@@ -4,7 +4,12 @@
 use std::{convert::Infallible, future::Future, io, sync::Arc, time::Duration, time::Instant};
 
 use hyper::{
-    Request, Response, body::Body as _, body::Incoming, server::conn::http1, service::service_fn,
+    Request, Response,
+    body::Body as _,
+    body::Incoming,
+    header::{HeaderName, HeaderValue},
+    server::conn::http1,
+    service::service_fn,
 };
 use hyper_util::{
     rt::{TokioIo, TokioTimer},
@@ -12,6 +17,7 @@ use hyper_util::{
 };
 use telemetry::{
     access::{AccessLog, Entry},
+    request_id,
     shutdown::{SignalError, shutdown_signal},
 };
 use tokio::{
@@ -233,16 +239,27 @@ async fn accept(
     Some((stream, slot))
 }
 
-/// Answers one request, in its span, and writes its access-log line.
+/// Answers one request, in its span, and writes its access-log line; the request's id
+/// ([`request_id`]) is echoed in the answer.
 fn handle(app: &App, req: &Request<Incoming>) -> Response<Body> {
     let started = Instant::now();
-    let trace = RequestSpan::start(req);
-    let res = trace.span.in_scope(|| app.respond(req));
+    let request_id = req
+        .headers()
+        .get(request_id::HEADER)
+        .filter(|v| request_id::is_safe(v.as_bytes()))
+        .cloned()
+        .unwrap_or_else(|| {
+            HeaderValue::from_str(&request_id::fresh()).expect("a UUID is a valid header value")
+        });
+    // Safe ids and UUIDs are ASCII.
+    let id = request_id.to_str().unwrap_or_default();
+    let trace = RequestSpan::start(req, id);
+    let mut res = trace.span.in_scope(|| app.respond(req));
     trace.answered(req, &res);
     if let Some(log) = app.access_log() {
         log.record(&Entry {
-            request_id: None,
-            trace_id: trace.trace_id.as_deref(),
+            request_id: Some(id),
+            trace_id: Some(&trace.trace_id),
             method: req.method().as_str(),
             path: req.uri().path(),
             status: res.status().as_u16(),
@@ -250,5 +267,7 @@ fn handle(app: &App, req: &Request<Incoming>) -> Response<Body> {
             latency: started.elapsed(),
         });
     }
+    res.headers_mut()
+        .insert(HeaderName::from_static(request_id::HEADER), request_id);
     res
 }

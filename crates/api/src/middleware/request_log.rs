@@ -7,18 +7,16 @@ use actix_web::{
     http::header::{HeaderName, HeaderValue},
     middleware::Next,
 };
-use telemetry::access::Entry;
+use telemetry::{access::Entry, request_id};
 use tracing::Instrument;
 
 use crate::{error::ApiError, spans};
 
-static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+static REQUEST_ID: HeaderName = HeaderName::from_static(request_id::HEADER);
 
 /// One structured line per request (request id, method, path, status, latency), the
 /// request served inside its span (see [`spans::request`]), and the request id echoed in
-/// `x-request-id`. A caller's own id is kept when it is safe (see
-/// `is_safe_id`), so a request can be followed across services; otherwise (or without
-/// one) the request gets a fresh UUID.
+/// `x-request-id` ([`request_id`]: the caller's when safe, else a fresh UUID).
 pub async fn request_log(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
@@ -27,11 +25,10 @@ pub async fn request_log(
     let request_id = req
         .headers()
         .get(&REQUEST_ID)
-        .filter(|v| is_safe_id(v.as_bytes()))
+        .filter(|v| request_id::is_safe(v.as_bytes()))
         .cloned()
         .unwrap_or_else(|| {
-            HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
-                .expect("a UUID is a valid header value")
+            HeaderValue::from_str(&request_id::fresh()).expect("a UUID is a valid header value")
         });
     let method = req.method().clone();
     let path = req.path().to_owned();
@@ -61,39 +58,4 @@ pub async fn request_log(
     let mut res = result?;
     res.headers_mut().insert(REQUEST_ID.clone(), request_id);
     Ok(res)
-}
-
-/// 1 to 128 of `A-Z a-z 0-9 . _ : -`: one token in every log format, so an id such as
-/// `a status=200` cannot add fields to a text line (which writes it unquoted).
-fn is_safe_id(id: &[u8]) -> bool {
-    (1..=128).contains(&id.len())
-        && id
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::is_safe_id;
-
-    #[test]
-    fn only_safe_ids_are_kept() {
-        let longest = "a".repeat(128);
-        for id in ["trace-me-123", "a.b_c:d-E9", longest.as_str()] {
-            assert!(is_safe_id(id.as_bytes()), "{id}");
-        }
-        let too_long = "a".repeat(129);
-        for id in [
-            "",
-            "a b status=200",
-            "a=b",
-            "a\"b",
-            "a\\b",
-            "a/b",
-            "caf\u{e9}",
-            too_long.as_str(),
-        ] {
-            assert!(!is_safe_id(id.as_bytes()), "{id:?}");
-        }
-    }
 }

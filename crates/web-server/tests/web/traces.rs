@@ -97,19 +97,27 @@ fn the_pages_trace_continues_through_config_json_and_probes_are_not_exported() {
     assert_eq!(access[0]["trace_id"], TRACE);
 }
 
+/// As the API's: the caller's trace id, else a fresh one; the caller's request id when
+/// safe, else a fresh one, echoed in the answer.
 #[test]
-fn without_an_exporter_the_access_line_still_carries_the_callers_trace_id() {
+fn without_an_exporter_the_access_line_carries_a_trace_id_and_a_request_id() {
     let site = Site::new();
     let root = site.root().display().to_string();
     let mut server = TestBinary::spawn(&[("WEB_ROOT", &root)]);
     let parent = traceparent();
-    request(
+    let traced = request(
         server.addr,
         "GET",
         "/config.json",
-        &[("traceparent", &parent)],
+        &[("traceparent", &parent), ("x-request-id", "follow-me")],
     );
-    request(server.addr, "GET", "/", &[]);
+    assert_eq!(traced.header("x-request-id"), Some("follow-me"));
+    let fresh = request(server.addr, "GET", "/", &[("x-request-id", "a b=c")]);
+    let fresh_id = fresh
+        .header("x-request-id")
+        .expect("a request id")
+        .to_owned();
+    assert_eq!(fresh_id.len(), 36, "a UUID, not the unsafe id: {fresh_id}");
     server.signal(nix::sys::signal::Signal::SIGTERM);
     server.wait_exit(Duration::from_secs(15));
     let access: Vec<_> = server
@@ -119,7 +127,13 @@ fn without_an_exporter_the_access_line_still_carries_the_callers_trace_id() {
         .collect();
     assert_eq!(access.len(), 2, "{access:#?}");
     assert_eq!(access[0]["trace_id"], TRACE);
-    assert!(access[1].get("trace_id").is_none(), "{:?}", access[1]);
+    assert_eq!(access[0]["request_id"], "follow-me");
+    let fresh_trace = access[1]["trace_id"].as_str().expect("a trace id");
+    assert!(
+        fresh_trace.len() == 32 && fresh_trace != TRACE && fresh_trace != "0".repeat(32),
+        "{fresh_trace}"
+    );
+    assert_eq!(access[1]["request_id"], fresh_id.as_str());
 }
 
 #[test]
