@@ -1,30 +1,9 @@
 use crate::helpers::{TestApi, migrated_database};
 
+/// A browser asks before a POST, and before any call carrying W3C trace context, as the
+/// SPA's do (`web/src/trace.rs`).
 #[tokio::test]
 async fn preflight_from_an_allowed_origin_is_answered() {
-    let api = TestApi::spawn().await;
-    let res = api
-        .http
-        .request(reqwest::Method::OPTIONS, api.url("/randoms"))
-        .header("origin", "http://localhost:8080")
-        .header("access-control-request-method", "POST")
-        .send()
-        .await
-        .expect("answered");
-    assert_eq!(res.status(), 200);
-    assert_eq!(
-        res.headers()["access-control-allow-origin"],
-        "http://localhost:8080"
-    );
-    let methods = res.headers()["access-control-allow-methods"]
-        .to_str()
-        .expect("ascii");
-    assert!(methods.contains("POST"), "{methods}");
-}
-
-/// The SPA's calls carry W3C trace context (`web/src/trace.rs`): a browser asks first.
-#[tokio::test]
-async fn preflight_allows_the_trace_context_headers() {
     let api = TestApi::spawn().await;
     let res = api
         .http
@@ -36,15 +15,24 @@ async fn preflight_allows_the_trace_context_headers() {
         .await
         .expect("answered");
     assert_eq!(res.status(), 200);
-    let allowed = res.headers()["access-control-allow-headers"]
-        .to_str()
-        .expect("ascii")
-        .to_ascii_lowercase();
-    for header in ["traceparent", "tracestate"] {
-        assert!(allowed.contains(header), "{header} in {allowed}");
+    let header = |name: &str| {
+        res.headers()[name]
+            .to_str()
+            .expect("ascii")
+            .to_ascii_lowercase()
+    };
+    assert_eq!(
+        header("access-control-allow-origin"),
+        "http://localhost:8080"
+    );
+    let methods = header("access-control-allow-methods");
+    assert!(methods.contains("post"), "{methods}");
+    let allowed = header("access-control-allow-headers");
+    for name in ["traceparent", "tracestate"] {
+        assert!(allowed.contains(name), "{name} in {allowed}");
     }
     // The browser keeps the answer for an hour instead of asking before every call.
-    assert_eq!(res.headers()["access-control-max-age"], "3600");
+    assert_eq!(header("access-control-max-age"), "3600");
 }
 
 #[tokio::test]

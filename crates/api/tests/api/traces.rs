@@ -325,6 +325,15 @@ async fn a_collector_that_never_answers_drops_spans_and_costs_no_request() {
     drop(hole);
 }
 
+/// A schema the API does not expect: its statements fail, with an error it logs.
+async fn break_the_schema(db: &str) {
+    connect(db)
+        .await
+        .batch_execute("ALTER TABLE randoms RENAME COLUMN name TO renamed")
+        .await
+        .expect("rename");
+}
+
 #[tokio::test]
 async fn a_failed_write_fails_its_request_and_batch_spans_under_the_service_name_given() {
     let receiver = Receiver::start().await.expect("a receiver");
@@ -337,11 +346,7 @@ async fn a_failed_write_fails_its_request_and_batch_spans_under_the_service_name
             ("OTEL_SERVICE_NAME", "randoms-api"),
         ],
     );
-    connect(&db)
-        .await
-        .batch_execute("ALTER TABLE randoms RENAME COLUMN name TO renamed")
-        .await
-        .expect("rename");
+    break_the_schema(&db).await;
     let trace = "7bf92f3577b34da6a3ce929d0e0e4736";
     let parent = traceparent(trace, "00f067aa0ba902b7", "01");
     assert_eq!(
@@ -371,12 +376,7 @@ async fn every_line_logged_inside_a_request_carries_its_request_and_trace_ids() 
     // No exporter: the ids are there all the same.
     let db = migrated_database().await;
     let api = TestApi::spawn_on(&db, &[]);
-    // A schema the API does not expect: the read fails with an error it logs.
-    connect(&db)
-        .await
-        .batch_execute("ALTER TABLE randoms RENAME COLUMN name TO renamed")
-        .await
-        .expect("rename");
+    break_the_schema(&db).await;
     let trace = "5bf92f3577b34da6a3ce929d0e0e4736";
     let res = api
         .http
