@@ -167,7 +167,9 @@ fn a_trace_holds(traces: u16, names: &[&str], services: &[&str]) -> bool {
             && names
                 .iter()
                 .all(|name| page.contains(&format!(">{name}</span>")))
-            && services.iter().all(|service| page.contains(service))
+            && services
+                .iter()
+                .all(|service| page.contains(&format!("<span>{service}</span>")))
     })
 }
 

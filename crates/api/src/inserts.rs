@@ -112,8 +112,17 @@ async fn batch_forever(pool: Pool, mut requests: mpsc::Receiver<Pending>) {
                 }
                 Err(e) => {
                     spans::batch_failed(&span, &e);
-                    for pending in batch {
-                        let _ = pending.reply.send(Err(e.clone()));
+                    let told = batch
+                        .into_iter()
+                        .map(|pending| pending.reply.send(Err(e.clone())))
+                        .filter(Result::is_ok)
+                        .count();
+                    // Each request logs a 500's cause under its ids; with none left to,
+                    // it is logged here.
+                    if told == 0
+                        && let ApiError::Internal(cause) = &e
+                    {
+                        span.in_scope(|| cause.log());
                     }
                 }
             }

@@ -163,7 +163,7 @@ fn cors(origins: &[String]) -> Cors {
         ])
         .expose_headers([
             header::LOCATION,
-            header::HeaderName::from_static("x-request-id"),
+            header::HeaderName::from_static(telemetry::request_id::HEADER),
         ])
         .max_age(3600)
         // A foreign origin gets an ordinary answer without CORS headers; the browser

@@ -2,6 +2,8 @@
 //! log as is (so a request can be followed across services), else a fresh UUID. Each server
 //! echoes it in its answer and logs it on the request's lines.
 
+use std::borrow::Cow;
+
 /// The header that carries it, both ways.
 pub const HEADER: &str = "x-request-id";
 
@@ -14,10 +16,17 @@ pub fn is_safe(id: &[u8]) -> bool {
             .all(|&b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b':' | b'-'))
 }
 
-/// A fresh id, for a request that came without a safe one: a v4 UUID, from a thread-local
-/// generator (no system call per request).
-pub fn fresh() -> String {
-    uuid::Uuid::new_v4().to_string()
+/// The id of a request that came with `given` (its `x-request-id`, if any): that one when
+/// safe, else a fresh v4 UUID (from a thread-local generator: no system call per request).
+/// Either is a valid header value.
+pub fn of(given: Option<&[u8]>) -> Cow<'_, str> {
+    match given
+        .filter(|id| is_safe(id))
+        .and_then(|id| std::str::from_utf8(id).ok())
+    {
+        Some(id) => Cow::Borrowed(id),
+        None => Cow::Owned(uuid::Uuid::new_v4().to_string()),
+    }
 }
 
 #[cfg(test)]
@@ -27,8 +36,9 @@ mod tests {
     #[test]
     fn only_safe_ids_are_kept() {
         let longest = "a".repeat(128);
-        for id in ["trace-me-123", "a.b_c:d-E9", longest.as_str(), &fresh()] {
+        for id in ["trace-me-123", "a.b_c:d-E9", longest.as_str()] {
             assert!(is_safe(id.as_bytes()), "{id}");
+            assert_eq!(of(Some(id.as_bytes())), id);
         }
         let too_long = "a".repeat(129);
         for id in [
@@ -42,7 +52,9 @@ mod tests {
             too_long.as_str(),
         ] {
             assert!(!is_safe(id.as_bytes()), "{id:?}");
+            let fresh = of(Some(id.as_bytes()));
+            assert!(uuid::Uuid::parse_str(&fresh).is_ok() && is_safe(fresh.as_bytes()));
         }
-        assert_ne!(fresh(), fresh());
+        assert_ne!(of(None), of(None));
     }
 }

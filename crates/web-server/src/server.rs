@@ -239,26 +239,19 @@ async fn accept(
     Some((stream, slot))
 }
 
+static REQUEST_ID: HeaderName = HeaderName::from_static(request_id::HEADER);
+
 /// Answers one request, in its span, and writes its access-log line; the request's id
 /// ([`request_id`]) is echoed in the answer.
 fn handle(app: &App, req: &Request<Incoming>) -> Response<Body> {
     let started = Instant::now();
-    let request_id = req
-        .headers()
-        .get(request_id::HEADER)
-        .filter(|v| request_id::is_safe(v.as_bytes()))
-        .cloned()
-        .unwrap_or_else(|| {
-            HeaderValue::from_str(&request_id::fresh()).expect("a UUID is a valid header value")
-        });
-    // Safe ids and UUIDs are ASCII.
-    let id = request_id.to_str().unwrap_or_default();
-    let trace = RequestSpan::start(req, id);
+    let id = request_id::of(req.headers().get(&REQUEST_ID).map(HeaderValue::as_bytes));
+    let trace = RequestSpan::start(req, &id);
     let mut res = trace.span.in_scope(|| app.respond(req));
     trace.answered(req, &res);
     if let Some(log) = app.access_log() {
         log.record(&Entry {
-            request_id: Some(id),
+            request_id: Some(&id),
             trace_id: Some(&trace.trace_id),
             method: req.method().as_str(),
             path: req.uri().path(),
@@ -267,7 +260,8 @@ fn handle(app: &App, req: &Request<Incoming>) -> Response<Body> {
             latency: started.elapsed(),
         });
     }
-    res.headers_mut()
-        .insert(HeaderName::from_static(request_id::HEADER), request_id);
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID.clone(), value);
+    }
     res
 }

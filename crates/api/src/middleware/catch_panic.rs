@@ -22,6 +22,7 @@ pub async fn catch_panic(
     let path = req.path().to_owned();
     match AssertUnwindSafe(next.call(req)).catch_unwind().await {
         Ok(result) => result,
+        // The panic's message is logged by the panic hook, in the request's span.
         Err(_) => Err(ApiError::internal("handler panicked", path).into()),
     }
 }

@@ -16,23 +16,17 @@ static REQUEST_ID: HeaderName = HeaderName::from_static(request_id::HEADER);
 
 /// One structured line per request (request id, method, path, status, latency), the
 /// request served inside its span (see [`spans::request`]), and the request id echoed in
-/// `x-request-id` ([`request_id`]: the caller's when safe, else a fresh UUID).
+/// `x-request-id` ([`request_id`]: the caller's when safe, else a fresh UUID). A 500's
+/// cause ([`ApiError::Internal`]) is logged here too, in the request's span: nowhere else.
 pub async fn request_log(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let started = Instant::now();
-    let request_id = req
-        .headers()
-        .get(&REQUEST_ID)
-        .filter(|v| request_id::is_safe(v.as_bytes()))
-        .cloned()
-        .unwrap_or_else(|| {
-            HeaderValue::from_str(&request_id::fresh()).expect("a UUID is a valid header value")
-        });
+    let id = request_id::of(req.headers().get(&REQUEST_ID).map(HeaderValue::as_bytes)).into_owned();
     let method = req.method().clone();
     let path = req.path().to_owned();
-    let request = spans::request(&req, request_id.to_str().unwrap_or_default());
+    let request = spans::request(&req, &id);
     let result = next.call(req).instrument(request.span.clone()).await;
     let (status, routed, error) = match &result {
         Ok(res) => (res.status(), Some(res.request()), res.response().error()),
@@ -46,7 +40,7 @@ pub async fn request_log(
     request.answered(method.as_str(), &path, status, routed);
     if let Some(log) = crate::access_log::get() {
         log.record(&Entry {
-            request_id: request_id.to_str().ok(),
+            request_id: Some(&id),
             trace_id: Some(&request.trace_id),
             method: method.as_str(),
             path: &path,
@@ -56,6 +50,8 @@ pub async fn request_log(
         });
     }
     let mut res = result?;
-    res.headers_mut().insert(REQUEST_ID.clone(), request_id);
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        res.headers_mut().insert(REQUEST_ID.clone(), value);
+    }
     Ok(res)
 }

@@ -9,7 +9,7 @@ use std::{
 };
 
 use promql_parser::{
-    parser::{self, Expr, LabelModifier},
+    parser::{self, Expr, LabelModifier, VectorSelector},
     util::{ExprVisitor, walk_expr},
 };
 
@@ -51,22 +51,62 @@ fn exposed(text: &str) -> Exposed {
     exposed
 }
 
-/// What a query uses that `exposed` lacks: unknown metrics, and labels that neither its
-/// metrics nor the target have (in selectors, `by (…)`, `on (…)`); the metrics it uses.
+/// The metrics an expression selects.
 #[derive(Default)]
-struct Uses<'a> {
-    exposed: Option<&'a Exposed>,
-    metrics: BTreeSet<String>,
+struct Metrics(BTreeSet<String>);
+
+impl ExprVisitor for Metrics {
+    type Error = std::convert::Infallible;
+
+    fn pre_visit(&mut self, expr: &Expr) -> Result<bool, Self::Error> {
+        if let Some(vs) = selector(expr) {
+            self.0.insert(vs.name.clone().unwrap_or_default());
+        }
+        Ok(true)
+    }
+}
+
+/// The selector of a vector or range selection.
+fn selector(expr: &Expr) -> Option<&VectorSelector> {
+    match expr {
+        Expr::VectorSelector(vs) => Some(vs),
+        Expr::MatrixSelector(ms) => Some(&ms.vs),
+        _ => None,
+    }
+}
+
+fn metrics_in(expr: &Expr) -> BTreeSet<String> {
+    let mut metrics = Metrics::default();
+    walk_expr(&mut metrics, expr).expect("infallible");
+    metrics.0
+}
+
+/// What a query uses that `exposed` lacks: unknown metrics, and labels that neither its
+/// metrics nor the target have (in selectors, `by (…)`, `on (…)`).
+struct Check<'a> {
+    exposed: &'a Exposed,
     problems: Vec<String>,
 }
 
-impl Uses<'_> {
+impl Check<'_> {
+    fn problems(exposed: &Exposed, expr: &Expr) -> Vec<String> {
+        let mut check = Check {
+            exposed,
+            problems: Vec::new(),
+        };
+        walk_expr(&mut check, expr).expect("infallible");
+        check.problems
+    }
+
     /// Whether every series of `metrics` can carry `label`.
-    fn check_label(&mut self, label: &str, metrics: &BTreeSet<String>) {
-        let exposed = self.exposed.expect("checked against /metrics");
+    fn label(&mut self, label: &str, metrics: &BTreeSet<String>) {
         let missing: Vec<&String> = metrics
             .iter()
-            .filter(|m| exposed.get(*m).is_none_or(|labels| !labels.contains(label)))
+            .filter(|m| {
+                self.exposed
+                    .get(*m)
+                    .is_none_or(|labels| !labels.contains(label))
+            })
             .collect();
         if !TARGET_LABELS.contains(&label) && !missing.is_empty() {
             self.problems
@@ -74,54 +114,37 @@ impl Uses<'_> {
         }
     }
 
-    /// The metrics `expr` selects.
-    fn metrics_in(expr: &Expr) -> BTreeSet<String> {
-        let mut inner = Uses::default();
-        walk_expr(&mut inner, expr).expect("infallible");
-        inner.metrics
-    }
-
     fn grouping(&mut self, modifier: Option<&LabelModifier>, over: &[&Expr]) {
         if let Some(LabelModifier::Include(labels)) = modifier {
-            let metrics = over.iter().flat_map(|e| Self::metrics_in(e)).collect();
+            let metrics = over.iter().flat_map(|e| metrics_in(e)).collect();
             for label in &labels.labels {
-                self.check_label(label, &metrics);
+                self.label(label, &metrics);
             }
         }
     }
 }
 
-impl ExprVisitor for Uses<'_> {
+impl ExprVisitor for Check<'_> {
     type Error = std::convert::Infallible;
 
     fn pre_visit(&mut self, expr: &Expr) -> Result<bool, Self::Error> {
-        let selector = match expr {
-            Expr::VectorSelector(vs) => Some(vs),
-            Expr::MatrixSelector(ms) => Some(&ms.vs),
-            _ => None,
-        };
-        if let Some(vs) = selector {
+        if let Some(vs) = selector(expr) {
             let name = vs.name.clone().unwrap_or_default();
-            self.metrics.insert(name.clone());
-            if let Some(exposed) = self.exposed {
-                if !exposed.contains_key(&name) {
-                    self.problems.push(format!("metric {name:?}, not exposed"));
-                }
-                let metric = BTreeSet::from([name]);
-                for matcher in &vs.matchers.matchers {
-                    self.check_label(&matcher.name, &metric);
-                }
+            if !self.exposed.contains_key(&name) {
+                self.problems.push(format!("metric {name:?}, not exposed"));
+            }
+            let metric = BTreeSet::from([name]);
+            for matcher in &vs.matchers.matchers {
+                self.label(&matcher.name, &metric);
             }
         }
-        if self.exposed.is_some() {
-            match expr {
-                Expr::Aggregate(agg) => self.grouping(agg.modifier.as_ref(), &[&agg.expr]),
-                Expr::Binary(bin) => self.grouping(
-                    bin.modifier.as_ref().and_then(|m| m.matching.as_ref()),
-                    &[&bin.lhs, &bin.rhs],
-                ),
-                _ => {}
-            }
+        match expr {
+            Expr::Aggregate(agg) => self.grouping(agg.modifier.as_ref(), &[&agg.expr]),
+            Expr::Binary(bin) => self.grouping(
+                bin.modifier.as_ref().and_then(|m| m.matching.as_ref()),
+                &[&bin.lhs, &bin.rhs],
+            ),
+            _ => {}
         }
         Ok(true)
     }
@@ -137,9 +160,13 @@ fn queries(dir: &Path) -> Vec<(String, String)> {
         serde_yaml_ng::from_str(&read("prometheusrule.yaml")).expect("YAML");
     for group in rules["spec"]["groups"].as_sequence().expect("groups") {
         for rule in group["rules"].as_sequence().expect("rules") {
-            let name = rule["alert"].as_str().expect("an alert's name");
+            let what = match (rule["alert"].as_str(), rule["record"].as_str()) {
+                (Some(alert), _) => format!("alert {alert}"),
+                (None, Some(record)) => format!("rule {record}"),
+                (None, None) => panic!("a rule that neither alerts nor records: {rule:?}"),
+            };
             let expr = rule["expr"].as_str().expect("an expression");
-            queries.push((format!("alert {name}"), expr.to_owned()));
+            queries.push((what, expr.to_owned()));
         }
     }
     let dashboard: serde_json::Value =
@@ -184,14 +211,7 @@ fn queries_are_read_for_their_metrics_and_labels() {
         BTreeSet::from(["route".to_owned(), "status".to_owned()])
     );
     assert!(exposed["api_c"].is_empty());
-    let problems = |query: &str| {
-        let mut uses = Uses {
-            exposed: Some(&exposed),
-            ..Uses::default()
-        };
-        walk_expr(&mut uses, &parser::parse(query).expect("PromQL")).expect("infallible");
-        uses.problems
-    };
+    let problems = |query: &str| Check::problems(&exposed, &parser::parse(query).expect("PromQL"));
     assert!(problems(r#"sum by (route, pod) (rate(api_a{status=~"5.."}[5m])) / api_c"#).is_empty());
     assert_eq!(problems("api_x").len(), 1, "an unknown metric");
     assert_eq!(
@@ -220,7 +240,12 @@ fn queries_are_read_for_their_metrics_and_labels() {
 async fn every_metric_and_label_the_monitoring_queries_is_one_the_api_exposes() {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../deploy/components/monitoring");
     let queries = queries(&dir);
-    assert!(queries.len() >= 10, "{queries:#?}");
+    for source in ["alert ", "panel ", "variable "] {
+        assert!(
+            queries.iter().any(|(what, _)| what.starts_with(source)),
+            "no {source}query read: {queries:#?}"
+        );
+    }
 
     // Every route kind answered once, so each labelled family has a series.
     let api = TestApi::spawn().await;
@@ -259,13 +284,12 @@ async fn every_metric_and_label_the_monitoring_queries_is_one_the_api_exposes() 
     let mut problems = Vec::new();
     for (what, query) in &queries {
         let expr = parser::parse(query).unwrap_or_else(|e| panic!("{what}: {e}\n{query}"));
-        let mut uses = Uses {
-            exposed: Some(&exposed),
-            ..Uses::default()
-        };
-        walk_expr(&mut uses, &expr).expect("infallible");
-        problems.extend(uses.problems.into_iter().map(|p| format!("{what}: {p}")));
-        used.extend(uses.metrics);
+        problems.extend(
+            Check::problems(&exposed, &expr)
+                .into_iter()
+                .map(|p| format!("{what}: {p}")),
+        );
+        used.extend(metrics_in(&expr));
     }
     assert!(
         problems.is_empty(),

@@ -74,6 +74,8 @@ struct Row {
     round_ratios: Vec<Vec<f64>>,
     /// The same load on the API with each of [`Tracing::ALL`] (in that order).
     traced: Vec<wrk::Stats>,
+    /// The spans each of those dropped over this scenario's loads.
+    dropped: Vec<f64>,
 }
 
 /// The API with spans exported, as measured against it tracing nothing.
@@ -285,6 +287,7 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
             duration: SLICE,
             ..load
         };
+        let dropped_before = dropped(&traced)?;
         let mut servers = vec![(&mut api, url.clone(), "tracing off".to_owned())];
         for ((server, base), tracing) in traced.iter_mut().zip(&tracings) {
             let url = format!("{base}{}", scenario.path);
@@ -302,6 +305,11 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
             }
         }
         drop(servers);
+        let dropped = dropped(&traced)?
+            .into_iter()
+            .zip(dropped_before)
+            .map(|(after, before)| after - before)
+            .collect();
         let merged = |runs: &[wrk::Stats]| wrk::Stats::merged(runs).context("no load was run");
         let (off, on) = slices.split_first().context("tracing off was measured")?;
         // Paired within each round, so that a burst on the machine weighs on one ratio.
@@ -326,6 +334,7 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
                 .iter()
                 .map(|on| merged(on))
                 .collect::<anyhow::Result<_>>()?,
+            dropped,
         });
     }
     let peak_rss = api.peak_rss()?;
@@ -377,6 +386,14 @@ impl Lab {
         let log = self.tmp.path().join(format!("{log}.log"));
         Server::spawn("api", cmd, &log)
     }
+}
+
+/// The spans each traced API dropped so far.
+fn dropped(traced: &[(Server, String)]) -> anyhow::Result<Vec<f64>> {
+    traced
+        .iter()
+        .map(|(_, base)| Ok(Spans::of(base)?.dropped))
+        .collect()
 }
 
 /// What a traced API's `/metrics` says it exported and dropped.

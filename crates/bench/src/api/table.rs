@@ -44,11 +44,10 @@ impl Row {
         (median, at(0), at(ratios.len().saturating_sub(1)))
     }
 
-    /// The verdict on tracing `n`, whose API dropped `dropped` spans over its loads.
-    fn traced_verdict(&self, n: usize, dropped: f64) -> Verdict {
+    fn traced_verdict(&self, n: usize) -> Verdict {
         if self.untraced.errors() > 0 || self.traced[n].errors() > 0 {
             Verdict::Invalid
-        } else if dropped > 0.0 {
+        } else if self.dropped.get(n).is_some_and(|&d| d > 0.0) {
             Verdict::SpansDropped
         } else {
             Verdict::from_bool(self.traced_ratio(n).0 >= TRACED_TARGET)
@@ -94,7 +93,7 @@ impl Outcome {
                 self.tracings
                     .iter()
                     .enumerate()
-                    .map(move |(n, (tracing, spans))| {
+                    .map(move |(n, (tracing, _))| {
                         vec![
                             r.scenario.name.to_owned(),
                             tracing.name.clone(),
@@ -104,7 +103,7 @@ impl Outcome {
                                 let (median, low, high) = r.traced_ratio(n);
                                 format!(
                                     "{median:.2}× {} ({low:.2}–{high:.2})",
-                                    r.traced_verdict(n, spans.dropped).label()
+                                    r.traced_verdict(n).label()
                                 )
                             },
                             report::millis(r.traced[n].latency_p99),
@@ -139,8 +138,8 @@ impl Outcome {
              release process of its own) that answers without decoding, {} export requests in \
              all; {}. Tracing off and each way on took turns in {} rounds of one {} s slice each; a \
              round's ratio is its traced slice's throughput over its slice with tracing off, \
-             and the verdict is on the median round (invalid if its API dropped spans: it \
-             would have done less than export them all).\n",
+             and the verdict is on the median round (invalid if its API dropped spans under \
+             that load: it would have done less than export them all).\n",
             self.export_requests,
             spans.join("; "),
             self.rounds,
@@ -202,7 +201,7 @@ impl Outcome {
                     "ratio": r.ratio(),
                     "target": RATIO_TARGET,
                     "verdict": r.verdict().key(),
-                    "traced": self.tracings.iter().enumerate().map(|(n, (tracing, spans))| json!({
+                    "traced": self.tracings.iter().enumerate().map(|(n, (tracing, _))| json!({
                         "tracing": tracing.name,
                         "sampler": tracing.sampler,
                         "sampler_arg": tracing.ratio,
@@ -213,7 +212,8 @@ impl Outcome {
                         "ratio": r.traced_ratio(n).0,
                         "round_ratios": r.round_ratios.get(n),
                         "target": TRACED_TARGET,
-                        "verdict": r.traced_verdict(n, spans.dropped).key(),
+                        "spans_dropped": r.dropped.get(n),
+                        "verdict": r.traced_verdict(n).key(),
                     })).collect::<Vec<_>>(),
                 })
             })
@@ -264,7 +264,7 @@ mod tests {
         }
     }
 
-    fn row(ratios: Vec<f64>, traced_errors: u64) -> Row {
+    fn row(ratios: Vec<f64>, traced_errors: u64, dropped: f64) -> Row {
         Row {
             scenario: &super::super::SCENARIOS[0],
             api: served(0),
@@ -278,6 +278,7 @@ mod tests {
             untraced: served(0),
             round_ratios: vec![ratios],
             traced: vec![served(traced_errors)],
+            dropped: vec![dropped],
         }
     }
 
@@ -286,16 +287,19 @@ mod tests {
     #[test]
     fn traced_verdicts() {
         let rounds = vec![0.7, 0.95, 0.92, 1.2, 0.91];
-        assert_eq!(row(rounds.clone(), 0).traced_ratio(0), (0.92, 0.7, 1.2));
-        assert_eq!(row(rounds.clone(), 0).traced_verdict(0, 0.0), Verdict::Pass);
         assert_eq!(
-            row(vec![0.7, 0.89, 0.95, 0.8], 0).traced_verdict(0, 0.0),
+            row(rounds.clone(), 0, 0.0).traced_ratio(0),
+            (0.92, 0.7, 1.2)
+        );
+        assert_eq!(row(rounds.clone(), 0, 0.0).traced_verdict(0), Verdict::Pass);
+        assert_eq!(
+            row(vec![0.7, 0.89, 0.95, 0.8], 0, 0.0).traced_verdict(0),
             Verdict::Fail
         );
         assert_eq!(
-            row(rounds.clone(), 0).traced_verdict(0, 3.0),
+            row(rounds.clone(), 0, 3.0).traced_verdict(0),
             Verdict::SpansDropped
         );
-        assert_eq!(row(rounds, 2).traced_verdict(0, 3.0), Verdict::Invalid);
+        assert_eq!(row(rounds, 2, 3.0).traced_verdict(0), Verdict::Invalid);
     }
 }

@@ -51,7 +51,7 @@ fn the_pages_trace_continues_through_config_json_and_probes_are_not_exported() {
         server.addr,
         "GET",
         "/config.json",
-        &[("traceparent", &parent)],
+        &[("traceparent", &parent), ("x-request-id", "follow-me")],
     );
     assert_eq!(res.status, 200);
     assert_eq!(request(server.addr, "GET", "/about", &[]).status, 200);
@@ -69,6 +69,7 @@ fn the_pages_trace_continues_through_config_json_and_probes_are_not_exported() {
     assert_eq!(config.service, "web-server");
     assert_eq!(config.attribute("http.route"), Some("/config.json"));
     assert_eq!(config.attribute("http.response.status_code"), Some("200"));
+    assert_eq!(config.attribute("request_id"), Some("follow-me"));
     let page: Vec<_> = spans.iter().filter(|s| s.name == "GET /{*page}").collect();
     assert_eq!(
         page.len(),
