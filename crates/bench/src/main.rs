@@ -13,6 +13,7 @@ mod bundle;
 mod dev;
 mod http;
 mod images;
+mod median;
 mod nginx;
 mod pgbench;
 mod process;

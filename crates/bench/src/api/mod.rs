@@ -13,7 +13,9 @@ use anyhow::{Context, bail};
 use local_pg::{Binaries, LocalPg};
 
 use crate::{
-    Settings, http, pgbench,
+    Settings, http,
+    median::Median,
+    pgbench,
     process::{self, Server},
     project, report, wrk,
 };
@@ -37,6 +39,9 @@ const STARTS: usize = 5;
 /// turns (see `run`), for twice the load's duration each: one-second slices of a server
 /// move by ±10% on two shared cores, so a ratio needs many.
 const SLICE: Duration = Duration::from_secs(1);
+/// Rounds, as a multiple of the load's, that a scenario may take when a traced median's
+/// confidence interval holds its target.
+const MORE_ROUNDS: u32 = 4;
 
 struct Scenario {
     name: &'static str,
@@ -72,6 +77,8 @@ struct Row {
     untraced: wrk::Stats,
     /// For each of [`Tracing::all`], its throughput over tracing off's in each round.
     round_ratios: Vec<Vec<f64>>,
+    /// Rounds of slices each server was measured in.
+    rounds: u32,
     /// The same load on the API with each of [`Tracing::ALL`] (in that order).
     traced: Vec<wrk::Stats>,
     /// The spans each of those dropped over this scenario's loads.
@@ -130,8 +137,8 @@ pub struct Outcome {
     tracings: Vec<(Tracing, Spans)>,
     /// Export requests the stand-in collector answered, from every traced API.
     export_requests: u64,
-    /// Rounds of slices each server was measured in.
-    rounds: u32,
+    /// Rounds a scenario may take ([`MORE_ROUNDS`]).
+    most_rounds: u32,
     peak_rss: u64,
     starts: Vec<Duration>,
     wrk: String,
@@ -294,16 +301,33 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
             verify(&url, scenario)?;
             servers.push((server, url, format!("tracing on, {}", tracing.name)));
         }
-        // Each server's slices, round by round.
+        // Each server's slices, round by round: the rounds the load's duration gives, and
+        // more while a traced median's interval holds its target (see `median`).
         let mut slices: Vec<Vec<wrk::Stats>> = vec![Vec::new(); servers.len()];
-        for round in 0..rounds {
-            for k in 0..servers.len() {
-                let i = (round as usize + k) % servers.len();
-                let (server, url, name) = &mut servers[i];
-                let what = format!(", {name} ({}/{rounds})", round + 1);
-                slices[i].push(measure(settings, server, url, &what, slice, round == 0)?);
+        let most = rounds * MORE_ROUNDS;
+        let mut goal = rounds;
+        let mut round = 0;
+        let round_ratios = loop {
+            while round < goal {
+                for k in 0..servers.len() {
+                    let i = (round as usize + k) % servers.len();
+                    let (server, url, name) = &mut servers[i];
+                    let what = format!(", {name} (round {}/{goal})", round + 1);
+                    slices[i].push(measure(settings, server, url, &what, slice, round == 0)?);
+                }
+                round += 1;
             }
-        }
+            let ratios = paired_ratios(&slices);
+            let unsure = ratios
+                .iter()
+                .filter_map(|ratios| Median::of(ratios))
+                .any(|median| median.straddles(TRACED_TARGET));
+            if !unsure || goal >= most {
+                break ratios;
+            }
+            goal = (goal + rounds / 2).min(most);
+            eprintln!("bench: a traced median is too close to its target to tell: {goal} rounds");
+        };
         drop(servers);
         let dropped = dropped(&traced)?
             .into_iter()
@@ -312,24 +336,13 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
             .collect();
         let merged = |runs: &[wrk::Stats]| wrk::Stats::merged(runs).context("no load was run");
         let (off, on) = slices.split_first().context("tracing off was measured")?;
-        // Paired within each round, so that a burst on the machine weighs on one ratio.
-        let round_ratios = on
-            .iter()
-            .map(|on| {
-                on.iter()
-                    .zip(off)
-                    .map(|(on, off)| {
-                        on.requests_per_sec / off.requests_per_sec.max(f64::MIN_POSITIVE)
-                    })
-                    .collect()
-            })
-            .collect();
         rows.push(Row {
             scenario,
             api: api_stats,
             pgbench: pgbench_stats,
             untraced: merged(off)?,
             round_ratios,
+            rounds: round,
             traced: on
                 .iter()
                 .map(|on| merged(on))
@@ -361,13 +374,30 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
         rows,
         tracings,
         export_requests: collector.requests()?,
-        rounds,
+        most_rounds: rounds * MORE_ROUNDS,
         peak_rss,
         starts,
         wrk: load.describe(),
         pgbench: pgbench_run("", settings.load.duration).describe(),
         postgres: postgres_version(&bins),
     })
+}
+
+/// For each traced server (`slices` after the first), its throughput over tracing off's
+/// (the first) in each round: paired within a round, so that a burst on the machine weighs
+/// on one ratio.
+fn paired_ratios(slices: &[Vec<wrk::Stats>]) -> Vec<Vec<f64>> {
+    let Some((off, on)) = slices.split_first() else {
+        return Vec::new();
+    };
+    on.iter()
+        .map(|on| {
+            on.iter()
+                .zip(off)
+                .map(|(on, off)| on.requests_per_sec / off.requests_per_sec.max(f64::MIN_POSITIVE))
+                .collect()
+        })
+        .collect()
 }
 
 impl Lab {

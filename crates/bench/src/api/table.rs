@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use super::{CONNECTIONS, Outcome, RATIO_TARGET, RSS_TARGET, Row, START_TARGET, TRACED_TARGET};
 use crate::{
     Settings,
+    median::Median,
     report::{self, Verdict},
 };
 
@@ -31,17 +32,16 @@ impl Row {
     }
 
     /// The throughput with tracing `n` (of [`super::Tracing::all`]) over the throughput
-    /// without: the median of the rounds' ratios, and the lowest and highest.
-    fn traced_ratio(&self, n: usize) -> (f64, f64, f64) {
-        let mut ratios = self.round_ratios.get(n).cloned().unwrap_or_default();
-        ratios.sort_by(f64::total_cmp);
-        let at = |i: usize| ratios.get(i).copied().unwrap_or_default();
-        let median = match ratios.len() {
-            0 => 0.0,
-            len if len % 2 == 0 => (at(len / 2 - 1) + at(len / 2)) / 2.0,
-            len => at(len / 2),
-        };
-        (median, at(0), at(ratios.len().saturating_sub(1)))
+    /// without: the median of the rounds' ratios and its 95% confidence interval.
+    fn traced_ratio(&self, n: usize) -> Median {
+        self.round_ratios
+            .get(n)
+            .and_then(|ratios| Median::of(ratios))
+            .unwrap_or(Median {
+                value: 0.0,
+                low: 0.0,
+                high: 0.0,
+            })
     }
 
     fn traced_verdict(&self, n: usize) -> Verdict {
@@ -50,7 +50,7 @@ impl Row {
         } else if self.dropped.get(n).is_some_and(|&d| d > 0.0) {
             Verdict::SpansDropped
         } else {
-            Verdict::from_bool(self.traced_ratio(n).0 >= TRACED_TARGET)
+            Verdict::from_bool(self.traced_ratio(n).value >= TRACED_TARGET)
         }
     }
 }
@@ -100,12 +100,13 @@ impl Outcome {
                             report::rate(r.untraced.requests_per_sec),
                             report::rate(r.traced[n].requests_per_sec),
                             {
-                                let (median, low, high) = r.traced_ratio(n);
+                                let Median { value, low, high } = r.traced_ratio(n);
                                 format!(
-                                    "{median:.2}× {} ({low:.2}–{high:.2})",
+                                    "{value:.2}× {} ({low:.2}–{high:.2})",
                                     r.traced_verdict(n).label()
                                 )
                             },
+                            r.rounds.to_string(),
                             report::millis(r.traced[n].latency_p99),
                         ]
                     })
@@ -118,7 +119,8 @@ impl Outcome {
                 "spans exported",
                 "tracing off req/s",
                 "tracing on req/s",
-                &format!("ratio (target ≥ {TRACED_TARGET}×): median round (lowest–highest)"),
+                &format!("ratio (target ≥ {TRACED_TARGET}×): median round (95% interval)"),
+                "rounds",
                 "traced p99",
             ],
             &traced,
@@ -136,14 +138,17 @@ impl Outcome {
         out.push_str(&format!(
             "\nTraced: OTLP/HTTP to a stand-in collector on this machine (`otlp-discard`, a \
              release process of its own) that answers without decoding, {} export requests in \
-             all; {}. Tracing off and each way on took turns in {} rounds of one {} s slice each; a \
-             round's ratio is its traced slice's throughput over its slice with tracing off, \
-             and the verdict is on the median round (invalid if its API dropped spans under \
-             that load: it would have done less than export them all).\n",
+             all; {}. Tracing off and each way on took turns in rounds of one {} s slice each; a \
+             round's ratio is its traced slice's throughput over its slice with tracing off. \
+             The verdict is on the median round (invalid if its API dropped spans under that \
+             load: it would have done less than export them all). The interval holds the true \
+             median with 95% confidence (from the rounds' order statistics, assuming nothing \
+             of their spread); a scenario whose interval held a target took more rounds, \
+             {} at most.\n",
             self.export_requests,
             spans.join("; "),
-            self.rounds,
             super::SLICE.as_secs_f64(),
+            self.most_rounds,
         ));
         let start = median(&self.starts);
         out.push_str(&format!(
@@ -209,7 +214,9 @@ impl Outcome {
                         "requests_per_sec": r.traced[n].requests_per_sec,
                         "latency_p99_ms": r.traced[n].latency_p99.as_secs_f64() * 1e3,
                         "errors": r.traced[n].errors(),
-                        "ratio": r.traced_ratio(n).0,
+                        "ratio": r.traced_ratio(n).value,
+                        "ratio_interval_95": [r.traced_ratio(n).low, r.traced_ratio(n).high],
+                        "rounds": r.rounds,
                         "round_ratios": r.round_ratios.get(n),
                         "target": TRACED_TARGET,
                         "spans_dropped": r.dropped.get(n),
@@ -222,7 +229,7 @@ impl Outcome {
         json!({
             "comparison": "api vs pgbench",
             "quick": settings.quick,
-            "traced_rounds": self.rounds,
+            "traced_rounds_at_most": self.most_rounds,
             "traced_slice_seconds": super::SLICE.as_secs_f64(),
             "connections": CONNECTIONS,
             "wrk": self.wrk,
@@ -277,6 +284,7 @@ mod tests {
             },
             untraced: served(0),
             round_ratios: vec![ratios],
+            rounds: 5,
             traced: vec![served(traced_errors)],
             dropped: vec![dropped],
         }
@@ -289,7 +297,11 @@ mod tests {
         let rounds = vec![0.7, 0.95, 0.92, 1.2, 0.91];
         assert_eq!(
             row(rounds.clone(), 0, 0.0).traced_ratio(0),
-            (0.92, 0.7, 1.2)
+            Median {
+                value: 0.92,
+                low: 0.7,
+                high: 1.2
+            }
         );
         assert_eq!(row(rounds.clone(), 0, 0.0).traced_verdict(0), Verdict::Pass);
         assert_eq!(
