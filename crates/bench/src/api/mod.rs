@@ -36,11 +36,12 @@ const START_TARGET: Duration = Duration::from_millis(100);
 /// Starts measured for the start-to-ready figure (the median is reported).
 const STARTS: usize = 5;
 /// The load with tracing off and on is measured in slices this long, the servers taking
-/// turns (see `run`), for twice the load's duration each: one-second slices of a server
-/// move by ±10% on two shared cores, so a ratio needs many.
+/// turns (see `run`), for twice the load's duration each, or up to [`MORE_ROUNDS`] times
+/// that: one-second slices of a server move by ±10–15% on two shared cores, so a ratio
+/// needs many.
 const SLICE: Duration = Duration::from_secs(1);
-/// Rounds, as a multiple of the load's, that a scenario may take when a traced median's
-/// confidence interval holds its target.
+/// Rounds, as a multiple of the first, that a scenario may take while a traced median's
+/// confidence interval leaves its verdict undecided.
 const MORE_ROUNDS: u32 = 4;
 
 struct Scenario {
@@ -232,6 +233,7 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
     let rounds = u32::try_from(2 * load.duration.as_millis() / SLICE.as_millis())
         .unwrap_or(u32::MAX)
         .max(2);
+    let most_rounds = rounds.saturating_mul(MORE_ROUNDS);
     let mut rows = Vec::new();
     for (i, scenario) in SCENARIOS.iter().enumerate() {
         let url = format!("{base}{}", scenario.path);
@@ -302,9 +304,8 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
             servers.push((server, url, format!("tracing on, {}", tracing.name)));
         }
         // Each server's slices, round by round: the rounds the load's duration gives, and
-        // more while a traced median's interval holds its target (see `median`).
+        // more while a traced median's interval leaves its verdict undecided (`median`).
         let mut slices: Vec<Vec<wrk::Stats>> = vec![Vec::new(); servers.len()];
-        let most = rounds * MORE_ROUNDS;
         let mut goal = rounds;
         let mut round = 0;
         let round_ratios = loop {
@@ -321,12 +322,16 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
             let unsure = ratios
                 .iter()
                 .filter_map(|ratios| Median::of(ratios))
-                .any(|median| median.straddles(TRACED_TARGET));
-            if !unsure || goal >= most {
+                .any(|median| median.undecided(TRACED_TARGET));
+            if !unsure || goal >= most_rounds {
                 break ratios;
             }
-            goal = (goal + rounds / 2).min(most);
-            eprintln!("bench: a traced median is too close to its target to tell: {goal} rounds");
+            goal = (goal + (rounds / 2).max(1)).min(most_rounds);
+            eprintln!(
+                "bench: {}: a traced median's interval leaves the {TRACED_TARGET}× target \
+                 undecided: {goal} rounds in all",
+                scenario.name
+            );
         };
         drop(servers);
         let dropped = dropped(&traced)?
@@ -374,7 +379,7 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
         rows,
         tracings,
         export_requests: collector.requests()?,
-        most_rounds: rounds * MORE_ROUNDS,
+        most_rounds,
         peak_rss,
         starts,
         wrk: load.describe(),

@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 use super::{CONNECTIONS, Outcome, RATIO_TARGET, RSS_TARGET, Row, START_TARGET, TRACED_TARGET};
 use crate::{
     Settings,
-    median::Median,
+    median::{CONFIDENCE, Median},
     report::{self, Verdict},
 };
 
@@ -32,16 +32,12 @@ impl Row {
     }
 
     /// The throughput with tracing `n` (of [`super::Tracing::all`]) over the throughput
-    /// without: the median of the rounds' ratios and its 95% confidence interval.
+    /// without: the median of the rounds' ratios and its confidence interval.
     fn traced_ratio(&self, n: usize) -> Median {
         self.round_ratios
             .get(n)
             .and_then(|ratios| Median::of(ratios))
-            .unwrap_or(Median {
-                value: 0.0,
-                low: 0.0,
-                high: 0.0,
-            })
+            .unwrap_or_default()
     }
 
     fn traced_verdict(&self, n: usize) -> Verdict {
@@ -119,7 +115,10 @@ impl Outcome {
                 "spans exported",
                 "tracing off req/s",
                 "tracing on req/s",
-                &format!("ratio (target ≥ {TRACED_TARGET}×): median round (95% interval)"),
+                &format!(
+                    "ratio (target ≥ {TRACED_TARGET}×): median round ({}% interval)",
+                    CONFIDENCE * 100.0
+                ),
                 "rounds",
                 "traced p99",
             ],
@@ -142,12 +141,13 @@ impl Outcome {
              round's ratio is its traced slice's throughput over its slice with tracing off. \
              The verdict is on the median round (invalid if its API dropped spans under that \
              load: it would have done less than export them all). The interval holds the true \
-             median with 95% confidence (from the rounds' order statistics, assuming nothing \
-             of their spread); a scenario whose interval held a target took more rounds, \
-             {} at most.\n",
+             median with {}% confidence (from the rounds' order statistics, assuming nothing \
+             of their spread); a scenario whose interval left a verdict undecided took more \
+             rounds, {} at most.\n",
             self.export_requests,
             spans.join("; "),
             super::SLICE.as_secs_f64(),
+            CONFIDENCE * 100.0,
             self.most_rounds,
         ));
         let start = median(&self.starts);
@@ -206,7 +206,9 @@ impl Outcome {
                     "ratio": r.ratio(),
                     "target": RATIO_TARGET,
                     "verdict": r.verdict().key(),
-                    "traced": self.tracings.iter().enumerate().map(|(n, (tracing, _))| json!({
+                    "traced": self.tracings.iter().enumerate().map(|(n, (tracing, _))| {
+                        let median = r.traced_ratio(n);
+                        json!({
                         "tracing": tracing.name,
                         "sampler": tracing.sampler,
                         "sampler_arg": tracing.ratio,
@@ -214,14 +216,16 @@ impl Outcome {
                         "requests_per_sec": r.traced[n].requests_per_sec,
                         "latency_p99_ms": r.traced[n].latency_p99.as_secs_f64() * 1e3,
                         "errors": r.traced[n].errors(),
-                        "ratio": r.traced_ratio(n).value,
-                        "ratio_interval_95": [r.traced_ratio(n).low, r.traced_ratio(n).high],
+                        "ratio": median.value,
+                        "ratio_interval": [median.low, median.high],
+                        "ratio_interval_confidence": CONFIDENCE,
                         "rounds": r.rounds,
                         "round_ratios": r.round_ratios.get(n),
                         "target": TRACED_TARGET,
                         "spans_dropped": r.dropped.get(n),
                         "verdict": r.traced_verdict(n).key(),
-                    })).collect::<Vec<_>>(),
+                        })
+                    }).collect::<Vec<_>>(),
                 })
             })
             .collect();
