@@ -296,7 +296,8 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
             duration: SLICE,
             ..load
         };
-        let dropped_before = dropped(&traced)?;
+        let bases: Vec<String> = traced.iter().map(|(_, base)| base.clone()).collect();
+        let dropped_before = dropped(&bases)?;
         let mut servers = vec![(&mut api, url.clone(), "tracing off".to_owned())];
         for ((server, base), tracing) in traced.iter_mut().zip(&tracings) {
             let url = format!("{base}{}", scenario.path);
@@ -319,10 +320,13 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
                 round += 1;
             }
             let ratios = paired_ratios(&slices);
-            let unsure = ratios
-                .iter()
-                .filter_map(|ratios| Median::of(ratios))
-                .any(|median| median.undecided(TRACED_TARGET));
+            // A row already invalid (errors, spans dropped) needs no more rounds.
+            let failed = |i: usize| slices[i].iter().any(|s| s.errors() > 0);
+            let dropped_now = dropped(&bases)?;
+            let unsure = ratios.iter().enumerate().any(|(n, ratios)| {
+                let invalid = failed(0) || failed(n + 1) || dropped_now[n] > dropped_before[n];
+                !invalid && Median::of(ratios).is_some_and(|m| m.undecided(TRACED_TARGET))
+            });
             if !unsure || goal >= most_rounds {
                 break ratios;
             }
@@ -334,7 +338,7 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
             );
         };
         drop(servers);
-        let dropped = dropped(&traced)?
+        let dropped = dropped(&bases)?
             .into_iter()
             .zip(dropped_before)
             .map(|(after, before)| after - before)
@@ -424,10 +428,10 @@ impl Lab {
 }
 
 /// The spans each traced API dropped so far.
-fn dropped(traced: &[(Server, String)]) -> anyhow::Result<Vec<f64>> {
-    traced
+fn dropped(bases: &[String]) -> anyhow::Result<Vec<f64>> {
+    bases
         .iter()
-        .map(|(_, base)| Ok(Spans::of(base)?.dropped))
+        .map(|base| Ok(Spans::of(base)?.dropped))
         .collect()
 }
 

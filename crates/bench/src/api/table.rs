@@ -142,7 +142,7 @@ impl Outcome {
              The verdict is on the median round (invalid if its API dropped spans under that \
              load: it would have done less than export them all). The interval holds the true \
              median with {}% confidence (from the rounds' order statistics, assuming nothing \
-             of their spread); a scenario whose interval left a verdict undecided took more \
+             of their spread but that rounds are independent); a scenario whose interval left a verdict undecided took more \
              rounds, {} at most.\n",
             self.export_requests,
             spans.join("; "),
