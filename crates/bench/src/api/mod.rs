@@ -309,7 +309,7 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
         let mut slices: Vec<Vec<wrk::Stats>> = vec![Vec::new(); servers.len()];
         let mut goal = rounds;
         let mut round = 0;
-        let round_ratios = loop {
+        let (round_ratios, dropped) = loop {
             while round < goal {
                 for k in 0..servers.len() {
                     let i = (round as usize + k) % servers.len();
@@ -320,15 +320,23 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
                 round += 1;
             }
             let ratios = paired_ratios(&slices);
-            // A row already invalid (errors, spans dropped) needs no more rounds.
-            let failed = |i: usize| slices[i].iter().any(|s| s.errors() > 0);
-            let dropped_now = dropped(&bases)?;
-            let unsure = ratios.iter().enumerate().any(|(n, ratios)| {
-                let invalid = failed(0) || failed(n + 1) || dropped_now[n] > dropped_before[n];
-                !invalid && Median::of(ratios).is_some_and(|m| m.undecided(TRACED_TARGET))
-            });
+            let dropped: Vec<f64> = dropped(&bases)?
+                .into_iter()
+                .zip(&dropped_before)
+                .map(|(after, before)| after - before)
+                .collect();
+            // A row already invalid needs no more rounds.
+            let errors = |i: usize| slices[i].iter().map(wrk::Stats::errors).sum::<u64>();
+            let unsure = ratios
+                .iter()
+                .zip(&dropped)
+                .enumerate()
+                .any(|(n, (ratios, &d))| {
+                    invalid(errors(0), errors(n + 1), d).is_none()
+                        && Median::of(ratios).is_some_and(|m| m.undecided(TRACED_TARGET))
+                });
             if !unsure || goal >= most_rounds {
-                break ratios;
+                break (ratios, dropped);
             }
             goal = (goal + (rounds / 2).max(1)).min(most_rounds);
             eprintln!(
@@ -338,11 +346,6 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
             );
         };
         drop(servers);
-        let dropped = dropped(&bases)?
-            .into_iter()
-            .zip(dropped_before)
-            .map(|(after, before)| after - before)
-            .collect();
         let merged = |runs: &[wrk::Stats]| wrk::Stats::merged(runs).context("no load was run");
         let (off, on) = slices.split_first().context("tracing off was measured")?;
         rows.push(Row {
@@ -390,6 +393,19 @@ pub fn run(settings: &Settings) -> anyhow::Result<Outcome> {
         pgbench: pgbench_run("", settings.load.duration).describe(),
         postgres: postgres_version(&bins),
     })
+}
+
+/// Why a traced row's numbers mean nothing, if they do not: requests failed with tracing
+/// off or on, or its API dropped spans (it did less than export them all, which would
+/// flatter it).
+fn invalid(untraced_errors: u64, traced_errors: u64, dropped: f64) -> Option<report::Verdict> {
+    if untraced_errors > 0 || traced_errors > 0 {
+        Some(report::Verdict::Invalid)
+    } else if dropped > 0.0 {
+        Some(report::Verdict::SpansDropped)
+    } else {
+        None
+    }
 }
 
 /// For each traced server (`slices` after the first), its throughput over tracing off's

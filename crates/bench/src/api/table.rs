@@ -41,13 +41,12 @@ impl Row {
     }
 
     fn traced_verdict(&self, n: usize) -> Verdict {
-        if self.untraced.errors() > 0 || self.traced[n].errors() > 0 {
-            Verdict::Invalid
-        } else if self.dropped.get(n).is_some_and(|&d| d > 0.0) {
-            Verdict::SpansDropped
-        } else {
-            Verdict::from_bool(self.traced_ratio(n).value >= TRACED_TARGET)
-        }
+        super::invalid(
+            self.untraced.errors(),
+            self.traced[n].errors(),
+            self.dropped.get(n).copied().unwrap_or_default(),
+        )
+        .unwrap_or_else(|| Verdict::from_bool(self.traced_ratio(n).value >= TRACED_TARGET))
     }
 }
 
